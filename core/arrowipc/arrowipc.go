@@ -1,0 +1,203 @@
+// Package arrowipc cuts an Arrow record stream into encapsulated IPC
+// messages of bounded size and joins such messages back into a record
+// reader. Plugins use it on both sides of the gRPC boundary so results
+// travel as Arrow without a detour through rows.
+package arrowipc
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// MaxMessageBytes is the largest IPC message an Encoder emits. It matches
+// gRPC's default 4 MiB receive limit so that no peer needs to raise it.
+const MaxMessageBytes = 4 << 20
+
+// metadataAllowance is the room left in a message for the flatbuffer
+// metadata and alignment padding around a batch body.
+const metadataAllowance = 64 << 10
+
+// Encoder writes records as a sequence of IPC messages, the schema first.
+// Records too large for one message are sliced by rows.
+type Encoder struct {
+	w     *ipc.Writer
+	pw    *payloadSender
+	limit int64
+}
+
+// NewEncoder returns an Encoder that hands each message to send. The
+// message bytes are only valid during the call.
+func NewEncoder(schema *arrow.Schema, send func(msg []byte) error) *Encoder {
+	pw := &payloadSender{send: send}
+	return &Encoder{
+		w:     ipc.NewWriterWithPayloadWriter(pw, ipc.WithSchema(schema), ipc.WithAllocator(memory.DefaultAllocator)),
+		pw:    pw,
+		limit: MaxMessageBytes - metadataAllowance,
+	}
+}
+
+// Write sends rec, sliced so that each message stays under MaxMessageBytes.
+func (e *Encoder) Write(rec arrow.RecordBatch) error {
+	return e.write(rec, 0, rec.NumRows())
+}
+
+func (e *Encoder) write(rec arrow.RecordBatch, from, to int64) error {
+	n := to - from
+	size := EstimateBytes(rec, from, to)
+	if size <= e.limit || n <= 1 {
+		if from == 0 && to == rec.NumRows() {
+			return e.w.Write(rec)
+		}
+		s := rec.NewSlice(from, to)
+		defer s.Release()
+		return e.w.Write(s)
+	}
+	// Split into pieces of about the limit, then check each again: rows
+	// of variable width may be unevenly spread.
+	pieces := (size + e.limit - 1) / e.limit
+	step := (n + pieces - 1) / pieces
+	for lo := from; lo < to; lo += step {
+		if err := e.write(rec, lo, min(lo+step, to)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close sends the schema if no record was written. It does not send an
+// end-of-stream marker: the transport says where the stream ends.
+func (e *Encoder) Close() error { return e.w.Close() }
+
+type payloadSender struct {
+	send func([]byte) error
+	buf  bytes.Buffer
+}
+
+func (p *payloadSender) Start() error { return nil }
+func (p *payloadSender) Close() error { return nil }
+
+func (p *payloadSender) WritePayload(pl ipc.Payload) error {
+	p.buf.Reset()
+	if _, err := pl.WritePayload(&p.buf); err != nil {
+		return err
+	}
+	if p.buf.Len() > MaxMessageBytes {
+		// A single row wider than a message: refuse rather than send a
+		// message the peer would drop.
+		return fmt.Errorf("arrow message of %d bytes exceeds the %d byte limit (a single row is too wide)", p.buf.Len(), MaxMessageBytes)
+	}
+	return p.send(p.buf.Bytes())
+}
+
+// EstimateBytes estimates the IPC body size of rows [from, to) of rec.
+func EstimateBytes(rec arrow.RecordBatch, from, to int64) int64 {
+	var total int64
+	for _, col := range rec.Columns() {
+		total += estimateArray(col, from, to)
+	}
+	return total
+}
+
+func pad8(n int64) int64 { return (n + 7) &^ 7 }
+
+func estimateArray(a arrow.Array, from, to int64) int64 {
+	n := to - from
+	bitmap := pad8((n + 7) / 8)
+	switch arr := a.(type) {
+	case *array.String:
+		o := arr.ValueOffsets()
+		return bitmap + pad8((n+1)*4) + pad8(int64(o[to]-o[from]))
+	case *array.Binary:
+		o := arr.ValueOffsets()
+		return bitmap + pad8((n+1)*4) + pad8(int64(o[to]-o[from]))
+	case *array.LargeString:
+		o := arr.ValueOffsets()
+		return bitmap + pad8((n+1)*8) + pad8(o[to]-o[from])
+	case *array.LargeBinary:
+		o := arr.ValueOffsets()
+		return bitmap + pad8((n+1)*8) + pad8(o[to]-o[from])
+	}
+	if fw, ok := a.DataType().(arrow.FixedWidthDataType); ok {
+		return bitmap + pad8((n*int64(fw.BitWidth())+7)/8)
+	}
+	// Nested and other types: assume the buffers are spread evenly over
+	// the array's rows, children included.
+	if a.Len() == 0 {
+		return 0
+	}
+	return dataBytes(a.Data()) * n / int64(a.Len())
+}
+
+func dataBytes(d arrow.ArrayData) int64 {
+	var total int64
+	for _, b := range d.Buffers() {
+		if b != nil {
+			total += int64(b.Len())
+		}
+	}
+	for _, c := range d.Children() {
+		total += dataBytes(c)
+	}
+	return total
+}
+
+// MessageReader turns a sequence of messages back into a byte stream for
+// ipc.NewReader. next returns io.EOF after the last message.
+type MessageReader struct {
+	next func() ([]byte, error)
+	cur  []byte
+}
+
+// NewMessageReader returns a reader over the messages next yields.
+func NewMessageReader(next func() ([]byte, error)) *MessageReader {
+	return &MessageReader{next: next}
+}
+
+func (r *MessageReader) Read(p []byte) (int, error) {
+	for len(r.cur) == 0 {
+		msg, err := r.next()
+		if err != nil {
+			return 0, err
+		}
+		r.cur = msg
+	}
+	n := copy(p, r.cur)
+	r.cur = r.cur[n:]
+	return n, nil
+}
+
+// SchemaBytes encodes a schema as one IPC schema message.
+func SchemaBytes(schema *arrow.Schema) ([]byte, error) {
+	var out []byte
+	enc := NewEncoder(schema, func(msg []byte) error {
+		out = append([]byte(nil), msg...)
+		return nil
+	})
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ParseSchema decodes a schema message made by SchemaBytes.
+func ParseSchema(msg []byte) (*arrow.Schema, error) {
+	r, err := ipc.NewReader(bytes.NewReader(msg))
+	if err != nil {
+		return nil, err
+	}
+	defer r.Release()
+	if r.Next() {
+		return nil, errors.New("schema message followed by data")
+	}
+	if err := r.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return r.Schema(), nil
+}
