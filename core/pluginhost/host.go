@@ -45,7 +45,7 @@ type Host struct {
 
 // Warehouse launches the named warehouse plugin and returns a client.
 // Close on the client stops the plugin process.
-func (h *Host) Warehouse(ctx context.Context, name string) (core.Warehouse, error) {
+func (h *Host) Warehouse(name string) (core.Warehouse, error) {
 	cmd, checksum, err := h.command(name, "warehouse")
 	if err != nil {
 		return nil, err
@@ -159,7 +159,7 @@ func (h *Host) describe(ctx context.Context, name, kind, source string) Listing 
 	if kind != "warehouse" {
 		return l
 	}
-	wh, err := h.Warehouse(ctx, name)
+	wh, err := h.Warehouse(name)
 	if err != nil {
 		l.Err = err
 		return l
