@@ -24,16 +24,18 @@ const MaxMessageBytes = 4 << 20
 // metadata and alignment padding around a batch body.
 const metadataAllowance = 64 << 10
 
-// Encoder writes records as a sequence of IPC messages, the schema first.
-// Records too large for one message are sliced by rows.
+// Encoder writes records as a sequence of encapsulated IPC messages, the
+// schema first, handing them to the transport in chunks of at most
+// MaxMessageBytes. Records too large for one chunk are sliced by rows.
 type Encoder struct {
 	w     *ipc.Writer
 	pw    *payloadSender
 	limit int64
 }
 
-// NewEncoder returns an Encoder that hands each message to send. The
-// message bytes are only valid during the call.
+// NewEncoder returns an Encoder that hands each chunk to send. A chunk
+// holds one or more whole IPC messages; its bytes are only valid during
+// the call.
 func NewEncoder(schema *arrow.Schema, send func(msg []byte) error) *Encoder {
 	pw := &payloadSender{send: send}
 	return &Encoder{
@@ -71,29 +73,60 @@ func (e *Encoder) write(rec arrow.RecordBatch, from, to int64) error {
 	return nil
 }
 
-// Close sends the schema if no record was written. It does not send an
-// end-of-stream marker: the transport says where the stream ends.
+// Close sends what is pending, and the schema if no record was written.
+// It does not send an end-of-stream marker: the transport says where the
+// stream ends.
 func (e *Encoder) Close() error { return e.w.Close() }
 
+// payloadSender packs consecutive IPC messages into transport messages of
+// flushBytes to MaxMessageBytes: DuckDB and others produce many small
+// batches, and one transport message per batch costs throughput.
 type payloadSender struct {
 	send func([]byte) error
 	buf  bytes.Buffer
 }
 
+// flushBytes is the size at which pending messages are sent.
+const flushBytes = 2 << 20
+
 func (p *payloadSender) Start() error { return nil }
-func (p *payloadSender) Close() error { return nil }
+
+// Close sends what is pending.
+func (p *payloadSender) Close() error { return p.flush() }
+
+func (p *payloadSender) flush() error {
+	if p.buf.Len() == 0 {
+		return nil
+	}
+	err := p.send(p.buf.Bytes())
+	p.buf.Reset()
+	return err
+}
 
 func (p *payloadSender) WritePayload(pl ipc.Payload) error {
-	p.buf.Reset()
+	mark := p.buf.Len()
 	if _, err := pl.WritePayload(&p.buf); err != nil {
 		return err
 	}
-	if p.buf.Len() > MaxMessageBytes {
+	if size := p.buf.Len() - mark; size > MaxMessageBytes {
 		// A single row wider than a message: refuse rather than send a
 		// message the peer would drop.
-		return fmt.Errorf("arrow message of %d bytes exceeds the %d byte limit (a single row is too wide)", p.buf.Len(), MaxMessageBytes)
+		return fmt.Errorf("arrow message of %d bytes exceeds the %d byte limit (a single row is too wide)", size, MaxMessageBytes)
 	}
-	return p.send(p.buf.Bytes())
+	if p.buf.Len() > MaxMessageBytes {
+		// The new message does not fit beside the pending ones: send
+		// those alone and keep the new one pending.
+		tail := bytes.Clone(p.buf.Bytes()[mark:])
+		p.buf.Truncate(mark)
+		if err := p.flush(); err != nil {
+			return err
+		}
+		p.buf.Write(tail)
+	}
+	if p.buf.Len() >= flushBytes {
+		return p.flush()
+	}
+	return nil
 }
 
 // EstimateBytes estimates the IPC body size of rows [from, to) of rec.

@@ -5,13 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/stretchr/testify/require"
 
 	"github.com/segflow/segflow/core"
@@ -235,7 +232,7 @@ func queryAll(t *testing.T, w core.Warehouse, sql string, params ...any) []map[s
 		for i := 0; i < int(rec.NumRows()); i++ {
 			row := map[string]any{}
 			for c, f := range rec.Schema().Fields() {
-				row[f.Name] = value(t, rec.Column(c), i)
+				row[f.Name] = core.ValueAt(rec.Column(c), i)
 			}
 			out = append(out, row)
 		}
@@ -245,55 +242,7 @@ func queryAll(t *testing.T, w core.Warehouse, sql string, params ...any) []map[s
 }
 
 func toInt64(t *testing.T, a arrow.Array, i int) int64 {
-	v, ok := value(t, a, i).(int64)
+	v, ok := core.ValueAt(a, i).(int64)
 	require.True(t, ok, "column of type %s is not an integer", a.DataType())
 	return v
-}
-
-func value(t *testing.T, a arrow.Array, i int) any {
-	if a.IsNull(i) {
-		return nil
-	}
-	switch a := a.(type) {
-	case *array.Int8:
-		return int64(a.Value(i))
-	case *array.Int16:
-		return int64(a.Value(i))
-	case *array.Int32:
-		return int64(a.Value(i))
-	case *array.Int64:
-		return a.Value(i)
-	case *array.Uint64:
-		return int64(a.Value(i))
-	case *array.Float32:
-		return float64(a.Value(i))
-	case *array.Float64:
-		return a.Value(i)
-	case *array.String:
-		// Value aliases the Arrow buffer, which is freed with the record.
-		return strings.Clone(a.Value(i))
-	case *array.LargeString:
-		return strings.Clone(a.Value(i))
-	case *array.Boolean:
-		return a.Value(i)
-	case *array.Decimal128:
-		dt := a.DataType().(*arrow.Decimal128Type)
-		if dt.Scale == 0 {
-			return int64(a.Value(i).LowBits())
-		}
-		return decimalString(a.Value(i), dt.Scale)
-	case *array.Date32:
-		return a.Value(i).ToTime().UTC()
-	case *array.Date64:
-		return a.Value(i).ToTime().UTC()
-	case *array.Timestamp:
-		unit := a.DataType().(*arrow.TimestampType).Unit
-		return a.Value(i).ToTime(unit).UTC()
-	}
-	t.Fatalf("unexpected Arrow type %s", a.DataType())
-	return nil
-}
-
-func decimalString(v decimal128.Num, scale int32) string {
-	return v.ToString(scale)
 }

@@ -604,7 +604,9 @@ func (x *QueryRequest) GetParams() []*Value {
 
 type QueryResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// One encapsulated Arrow IPC message (schema, dictionary or record batch).
+	// One or more consecutive encapsulated Arrow IPC messages (schema,
+	// dictionary, record batch); never a part of one. Small batches are
+	// packed together to save per-message overhead.
 	ArrowIpc []byte `protobuf:"bytes,1,opt,name=arrow_ipc,json=arrowIpc,proto3" json:"arrow_ipc,omitempty"`
 	// Set on the last message only, which carries no Arrow bytes.
 	End bool `protobuf:"varint,2,opt,name=end,proto3" json:"end,omitempty"`

@@ -51,10 +51,10 @@ type WarehouseClient interface {
 	// Execute runs one statement that returns no rows (DDL, DML, CTAS).
 	Execute(ctx context.Context, in *ExecuteRequest, opts ...grpc.CallOption) (*ExecuteResponse, error)
 	// Query runs one statement and streams its result as one Arrow IPC
-	// stream cut into messages: the schema message first, then dictionary
-	// and record-batch messages of at most 4 MiB each, then a final message
-	// with end set. A stream that closes without the end message is
-	// incomplete and must be treated as an error by the caller.
+	// stream cut into messages of at most 4 MiB: the schema message first,
+	// then dictionary and record-batch messages, then a final message with
+	// end set. A stream that closes without the end message is incomplete
+	// and must be treated as an error by the caller.
 	Query(ctx context.Context, in *QueryRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[QueryResponse], error)
 	// DryRun validates a statement without running it and estimates the
 	// bytes it would scan. UNIMPLEMENTED when the warehouse cannot.
@@ -166,10 +166,10 @@ type WarehouseServer interface {
 	// Execute runs one statement that returns no rows (DDL, DML, CTAS).
 	Execute(context.Context, *ExecuteRequest) (*ExecuteResponse, error)
 	// Query runs one statement and streams its result as one Arrow IPC
-	// stream cut into messages: the schema message first, then dictionary
-	// and record-batch messages of at most 4 MiB each, then a final message
-	// with end set. A stream that closes without the end message is
-	// incomplete and must be treated as an error by the caller.
+	// stream cut into messages of at most 4 MiB: the schema message first,
+	// then dictionary and record-batch messages, then a final message with
+	// end set. A stream that closes without the end message is incomplete
+	// and must be treated as an error by the caller.
 	Query(*QueryRequest, grpc.ServerStreamingServer[QueryResponse]) error
 	// DryRun validates a statement without running it and estimates the
 	// bytes it would scan. UNIMPLEMENTED when the warehouse cannot.
