@@ -81,7 +81,8 @@ func (r *dyingReader) Next() bool {
 		time.Sleep(200 * time.Millisecond) // let the two batches leave
 		os.Exit(3)
 	}
-	r.cur = batch(r.n*1000, 1000)
+	// Batches big enough (1.6 MB) that they leave the plugin before it dies.
+	r.cur = batch(r.n*200_000, 200_000)
 	r.n++
 	return true
 }
@@ -104,7 +105,7 @@ func TestPluginDeathMidStreamIsAnError(t *testing.T) {
 	}
 	require.Error(t, rdr.Err(), "a crash must not look like the end of the result")
 	require.ErrorIs(t, rdr.Err(), core.ErrPluginExited)
-	require.Equal(t, int64(2000), rows)
+	require.Equal(t, int64(400_000), rows, "both batches arrived before the crash")
 	require.NoError(t, ctx.Err(), "the reader must fail fast, not hang")
 }
 
@@ -119,7 +120,10 @@ func (truncatingServer) Query(_ *warehousev1.QueryRequest, s warehousev1.Warehou
 	})
 	rec := batch(0, 10)
 	defer rec.Release()
-	return enc.Write(rec)
+	if err := enc.Write(rec); err != nil {
+		return err
+	}
+	return enc.Close()
 }
 
 func TestStreamWithoutEndMarkerIsIncomplete(t *testing.T) {
