@@ -1,0 +1,147 @@
+package config
+
+import "time"
+
+// Config is a whole segflow.yaml. Field comments are the reference
+// documentation; the README's configuration section mirrors them.
+type Config struct {
+	// Version of the config format. Only 1 exists.
+	Version int `yaml:"version"`
+	// Project names the deployment; it labels runs and warehouse jobs.
+	Project string `yaml:"project"`
+	// Timezone (IANA name) in which "today" is taken for as_of dates and
+	// schedules. Default UTC.
+	Timezone string `yaml:"timezone"`
+
+	Warehouse    Warehouse     `yaml:"warehouse"`
+	Plugins      []Plugin      `yaml:"plugins"`
+	Sources      Sources       `yaml:"sources"`
+	Models       Models        `yaml:"models"`
+	Segments     []Segment     `yaml:"segments"`
+	Destinations []Destination `yaml:"destinations"`
+	Jobs         []Job         `yaml:"jobs"`
+
+	// Dir is the directory of the config file; relative paths in the
+	// config are resolved against it. Set by Load, not by YAML.
+	Dir string `yaml:"-"`
+	// positions maps a field path such as "segments[0].where" to its
+	// line and column in the file. Set by Load.
+	positions map[string]Position
+	// secrets holds every value that came from ${ENV} expansion so that
+	// loggers and error printers can redact them.
+	secrets []string
+	// file is the config path as given to Load or Parse; error messages
+	// start with it.
+	file string
+}
+
+// Position is a place in the config file.
+type Position struct{ Line, Column int }
+
+// Warehouse selects the warehouse plugin and where models write.
+type Warehouse struct {
+	// Plugin is a built-in plugin name (duckdb) or the name of an entry
+	// under plugins.
+	Plugin string `yaml:"plugin"`
+	// Config is handed to the plugin as JSON; the plugin validates it.
+	Config map[string]any `yaml:"config"`
+	// OutputSchema is the schema (BigQuery: dataset) where segflow
+	// materialises model, segment and sync-state tables. Default "segflow".
+	OutputSchema string `yaml:"output_schema"`
+}
+
+// Plugin declares an external plugin binary.
+type Plugin struct {
+	Name string `yaml:"name"`
+	// Kind is "warehouse" or "destination".
+	Kind string `yaml:"kind"`
+	// Path to the executable, relative to the config file's directory.
+	Path string `yaml:"path"`
+	// SHA256 is the hex checksum the binary must have before it is launched.
+	SHA256 string `yaml:"sha256"`
+}
+
+// Sources maps each logical table of the data model onto a physical table
+// or a SQL query. customers and orders are required; order_lines,
+// products and touchpoints are needed only by models that read them.
+type Sources struct {
+	Customers   *Source `yaml:"customers"`
+	Orders      *Source `yaml:"orders"`
+	OrderLines  *Source `yaml:"order_lines"`
+	Products    *Source `yaml:"products"`
+	Touchpoints *Source `yaml:"touchpoints"`
+}
+
+// Source is one logical table. Exactly one of Table or SQL is set.
+type Source struct {
+	// Table is a physical table name, optionally qualified (schema.table).
+	Table string `yaml:"table"`
+	// SQL is a SELECT whose result stands in for the table.
+	SQL string `yaml:"sql"`
+	// Columns maps logical column names onto physical column names.
+	// A logical column left out is assumed to have the same physical name.
+	Columns map[string]string `yaml:"columns"`
+}
+
+// Models configures the built-in models. A model is computed when a job
+// names it.
+type Models struct {
+	RFM RFM `yaml:"rfm"`
+}
+
+// RFM configures the rfm model.
+type RFM struct {
+	// AsOf fixes the analysis date (YYYY-MM-DD). Default: today in Timezone.
+	AsOf string `yaml:"as_of"`
+	// WindowMonths is the look-back window for recency/frequency/monetary.
+	// Default 12.
+	WindowMonths int `yaml:"window_months"`
+	// SegmentMap assigns named segments from R and F scores; the first
+	// matching rule wins and the rules must cover all 25 (R, F) cells.
+	// Default: the 11-segment map documented in sql/models.
+	SegmentMap []SegmentRule `yaml:"segment_map"`
+}
+
+// SegmentRule names the customers whose scores fall in the given ranges.
+// Ranges are "N" or "N-M" with 1 <= N <= M <= 5.
+type SegmentRule struct {
+	Name string `yaml:"name"`
+	R    string `yaml:"r"`
+	F    string `yaml:"f"`
+}
+
+// Segment is a named filter over model outputs.
+type Segment struct {
+	Name string `yaml:"name"`
+	// Model whose output table the segment filters (rfm).
+	Model string `yaml:"model"`
+	// Where is a raw SQL boolean expression over the model's columns,
+	// written by the config author (the escape hatch).
+	Where string `yaml:"where"`
+	// Attributes are the columns sent for each member besides
+	// customer_id; "email" comes from the customers table.
+	Attributes []string `yaml:"attributes"`
+	// Destinations are names of entries under destinations.
+	Destinations []string `yaml:"destinations"`
+}
+
+// Destination is a configured outbound target.
+type Destination struct {
+	Name string `yaml:"name"`
+	// Plugin is a built-in destination (file) or an external plugin name.
+	Plugin string `yaml:"plugin"`
+	// Config is handed to the destination as JSON.
+	Config map[string]any `yaml:"config"`
+}
+
+// Job is a unit the runner executes: refresh models, then build the
+// segments and publish them.
+type Job struct {
+	Name string `yaml:"name"`
+	// Schedule is a cron expression (5 fields or @daily style); optional.
+	Schedule string   `yaml:"schedule"`
+	Models   []string `yaml:"models"`
+	Segments []string `yaml:"segments"`
+	// Timeout bounds one run (Go duration). Default 1h.
+	Timeout time.Duration `yaml:"timeout"`
+}
