@@ -1,0 +1,71 @@
+package dialect
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// DuckDB is the dialect of DuckDB, segflow's embedded default warehouse.
+type DuckDB struct{}
+
+var _ Dialect = DuckDB{}
+
+// Name implements Dialect.
+func (DuckDB) Name() string { return "duckdb" }
+
+// QuoteIdent implements Dialect. DuckDB delimits identifiers with double
+// quotes and escapes a double quote inside by doubling it; no other
+// character is special inside the quotes.
+func (DuckDB) QuoteIdent(name string) string {
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
+}
+
+// Table implements Dialect.
+func (d DuckDB) Table(schema, name string) string {
+	if schema == "" {
+		return d.QuoteIdent(name)
+	}
+	return d.QuoteIdent(schema) + "." + d.QuoteIdent(name)
+}
+
+// DateLiteral implements Dialect.
+func (DuckDB) DateLiteral(t time.Time) string {
+	return fmt.Sprintf("DATE '%04d-%02d-%02d'", t.Year(), int(t.Month()), t.Day())
+}
+
+// StringLiteral implements Dialect. In DuckDB's standard strings a
+// backslash is an ordinary character, so doubling single quotes is the
+// only escape needed.
+func (DuckDB) StringLiteral(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// TypeName implements Dialect.
+func (DuckDB) TypeName(t Type) string {
+	switch t {
+	case String:
+		return "VARCHAR"
+	case Int64:
+		return "BIGINT"
+	case Float64:
+		return "DOUBLE"
+	case Bool:
+		return "BOOLEAN"
+	case Date:
+		return "DATE"
+	case Timestamp:
+		return "TIMESTAMP"
+	}
+	panic(fmt.Sprintf("dialect: unknown type %v", t))
+}
+
+// DaysBetween implements Dialect.
+func (DuckDB) DaysBetween(start, end string) string {
+	return fmt.Sprintf("DATE_DIFF('day', %s, %s)", start, end)
+}
+
+// CreateTableAs implements Dialect.
+func (DuckDB) CreateTableAs(table, query string) string {
+	return "CREATE OR REPLACE TABLE " + table + " AS\n" + query
+}
