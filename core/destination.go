@@ -24,3 +24,9 @@ type WriteResult struct {
 	// Outputs are human-readable places written (files, URLs).
 	Outputs []string
 }
+
+// OutputPlanner is implemented by destinations that can say, before
+// writing, where a segment would go; dry runs show it.
+type OutputPlanner interface {
+	Outputs(segment string) []string
+}

@@ -173,7 +173,9 @@ func hclogAdapter(l *slog.Logger) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{
 		Name:   "plugin",
 		Output: slogWriter{l},
-		Level:  hclog.Info,
+		// go-plugin narrates process starts and exits at Info; only its
+		// warnings and errors are worth a user's attention.
+		Level: hclog.Warn,
 	})
 }
 

@@ -58,9 +58,11 @@ type ServeOpts struct {
 	Test *goplugin.ServeTestConfig
 }
 
-// Serve runs the plugin until the host disconnects. It is the whole main
-// of a plugin binary. Logs go to stderr, which the host forwards.
+// Serve runs the plugin until the host disconnects, then closes the
+// warehouse so it can flush (DuckDB checkpoints its WAL). It is the whole
+// main of a plugin binary. Logs go to stderr, which the host forwards.
 func Serve(opts ServeOpts) {
+	defer opts.Warehouse.Close()
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         PluginSet(opts.Warehouse),

@@ -36,11 +36,13 @@ type Config struct {
 
 // Destination writes segment files.
 type Destination struct {
-	cfg Config
+	cfg     Config
+	baseDir string
 }
 
-// New returns an unconfigured file destination.
-func New() *Destination { return &Destination{} }
+// New returns an unconfigured file destination; a relative dir in its
+// config resolves against baseDir (the config file's directory).
+func New(baseDir string) *Destination { return &Destination{baseDir: baseDir} }
 
 func (d *Destination) Configure(_ context.Context, raw json.RawMessage) error {
 	var cfg Config
@@ -64,12 +66,15 @@ func (d *Destination) Configure(_ context.Context, raw json.RawMessage) error {
 	if len(bad) > 0 {
 		return bad
 	}
+	if !filepath.IsAbs(cfg.Dir) {
+		cfg.Dir = filepath.Join(d.baseDir, cfg.Dir)
+	}
 	d.cfg = cfg
 	return nil
 }
 
-// Paths returns the files Write would produce for a segment.
-func (d *Destination) Paths(segment string) []string {
+// Outputs returns the files Write produces for a segment.
+func (d *Destination) Outputs(segment string) []string {
 	out := make([]string, len(d.cfg.Formats))
 	for i, f := range d.cfg.Formats {
 		out[i] = filepath.Join(d.cfg.Dir, segment+"."+f)
@@ -88,7 +93,7 @@ func (d *Destination) Write(ctx context.Context, segment string, members array.R
 			w.abort()
 		}
 	}()
-	for _, path := range d.Paths(segment) {
+	for _, path := range d.Outputs(segment) {
 		w, err := newAtomicFile(path, members.Schema())
 		if err != nil {
 			return core.WriteResult{}, err

@@ -41,7 +41,7 @@ func members(t *testing.T, batches, perBatch int) []arrow.RecordBatch {
 }
 
 func configured(t *testing.T, dir string, formats string) *Destination {
-	d := New()
+	d := New("")
 	require.NoError(t, d.Configure(context.Background(), []byte(`{"dir":"`+dir+`","formats":`+formats+`}`)))
 	return d
 }
@@ -118,7 +118,7 @@ func TestFailedStreamLeavesPreviousFileUntouched(t *testing.T) {
 }
 
 func TestConfigErrorsNameTheField(t *testing.T) {
-	err := New().Configure(context.Background(), []byte(`{"formats":["xls"]}`))
+	err := New("").Configure(context.Background(), []byte(`{"formats":["xls"]}`))
 	require.ErrorContains(t, err, "dir: is required")
 	require.ErrorContains(t, err, `formats: unknown format "xls"`)
 }

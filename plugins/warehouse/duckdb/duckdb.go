@@ -13,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -37,6 +39,10 @@ type Config struct {
 	Threads int `json:"threads"`
 	// MemoryLimit such as "4GB"; empty leaves DuckDB's default.
 	MemoryLimit string `json:"memory_limit"`
+	// Create allows starting a new, empty database when Path does not
+	// exist. Off by default: a mistyped path should be an error, not an
+	// empty warehouse.
+	Create bool `json:"create"`
 }
 
 // Warehouse is the DuckDB plugin.
@@ -67,6 +73,12 @@ func (w *Warehouse) Configure(ctx context.Context, raw json.RawMessage) error {
 	}
 	if cfg.MemoryLimit != "" && !regexp.MustCompile(`^\d+(\.\d+)?\s*[KMGT]i?B$`).MatchString(cfg.MemoryLimit) {
 		bad = append(bad, &core.FieldError{Field: "memory_limit", Message: fmt.Sprintf("%q is not a size such as 4GB", cfg.MemoryLimit)})
+	}
+	if cfg.Path != "" && !cfg.Create {
+		if _, err := os.Stat(cfg.Path); err != nil {
+			abs, _ := filepath.Abs(cfg.Path)
+			bad = append(bad, &core.FieldError{Field: "path", Message: fmt.Sprintf("database file %s does not exist (set create: true to start an empty one)", abs)})
+		}
 	}
 	if len(bad) > 0 {
 		return bad

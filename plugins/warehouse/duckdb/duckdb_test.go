@@ -17,7 +17,7 @@ func TestMain(m *testing.M) {
 
 func TestConformance(t *testing.T) {
 	opts := pluginstest.Options{
-		Config:    `{"threads": 2}`,
+		Config:    `{"threads": 2}`, // in memory
 		BadConfig: `{"path": "x.duckdb", "memory_limit": "lots"}`,
 		BadField:  "memory_limit",
 	}
