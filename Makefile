@@ -9,6 +9,10 @@ export PATH := $(TOOLS):$(PATH)
 PROTOC_GEN_GO      := google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 PROTOC_GEN_GO_GRPC := google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
 
+# Google's ZetaSQL analyzers (BigQuery, and a Snowflake fork), which the
+# tests use to check every statement rendered for those dialects.
+ZETASQL := tools/zetasql/node_modules/.package-lock.json
+
 .PHONY: build demo test bench proto tools clean
 
 build:
@@ -24,7 +28,7 @@ demo: build
 	@echo "make demo wrote:"
 	@find examples/quickstart/out -type f | sort | sed 's/^/  /'
 
-test: tools build
+test: tools build $(ZETASQL)
 	$(GO) vet -tags $(TAGS) ./...
 	$(GO) test -tags $(TAGS) -timeout 15m ./...
 
@@ -35,6 +39,10 @@ bench: build
 # Regenerate the checked-in protocol code (needs protoc: apt-get install protobuf-compiler).
 proto: tools
 	cd plugins/proto && $(GO) generate ./...
+	cd sql/zetasql && $(GO) generate .
+
+$(ZETASQL): tools/zetasql/package.json tools/zetasql/package-lock.json
+	npm ci --prefix tools/zetasql --ignore-scripts --no-audit --no-fund
 
 # Code generators at pinned versions, so generated code is reproducible.
 tools: $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc
