@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newValidateCmd(g *globals) *cobra.Command {
+	var connect bool
+	cmd := &cobra.Command{
+		Use:   "validate",
+		Short: "Check the config; --connect also tests the plugin connections",
+		Long: `Validate loads the config strictly (unknown keys are errors), expands
+${ENV} references and checks every field. Errors name the field and its
+line. With --connect it also launches the warehouse plugin, tests the
+connection and checks that every mapped source column exists.`,
+		Example: `  segflow validate -c segflow.yaml
+  segflow validate -c segflow.yaml --connect`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.loadConfig()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if !connect {
+				fmt.Fprintf(out, "%s: ok\n", g.configPath)
+				return nil
+			}
+			r, closeFn, err := openRunner(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			if err := r.Warehouse.TestConnection(cmd.Context()); err != nil {
+				return fmt.Errorf("warehouse %s: %w", cfg.Warehouse.Plugin, err)
+			}
+			fmt.Fprintf(out, "warehouse %s: connected\n", cfg.Warehouse.Plugin)
+			for _, j := range cfg.Jobs {
+				if _, err := r.Plan(cmd.Context(), j.Name); err != nil {
+					return usageError{err}
+				}
+			}
+			fmt.Fprintf(out, "sources: every mapped column exists\n%s: ok\n", g.configPath)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&connect, "connect", false, "also test the warehouse connection and the source mapping")
+	return cmd
+}

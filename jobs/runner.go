@@ -1,0 +1,445 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+
+	"github.com/segflow/segflow/config"
+	"github.com/segflow/segflow/core"
+	"github.com/segflow/segflow/sql/dialect"
+	"github.com/segflow/segflow/sql/models"
+)
+
+// Runner executes jobs of one config against one warehouse.
+type Runner struct {
+	Config    *config.Config
+	Warehouse core.Warehouse
+	// NewDestination opens a destination plugin by name.
+	NewDestination func(plugin string) (core.Destination, error)
+	Logger         *slog.Logger
+	// OnStep, if set, is called after every step (for progress output).
+	OnStep func(Step)
+	// Now gives the current time; tests fix it.
+	Now func() time.Time
+	// Dialect, when set, renders SQL for that dialect instead of the
+	// warehouse's. Sources are then not described: every mapped column
+	// is assumed to exist, and Warehouse may be nil (compile only).
+	Dialect string
+}
+
+// Step is one unit of work in a run: a statement that materialises a
+// table, or a segment written to a destination.
+type Step struct {
+	Kind     string // "model", "segment", "publish"
+	Name     string // table or "segment -> destination"
+	SQL      string `json:",omitempty"`
+	Rows     int64
+	Outputs  []string `json:",omitempty"`
+	Duration time.Duration
+	Err      string `json:",omitempty"`
+}
+
+// DataQuality is how many source rows one dirty-data rule applied to;
+// Action says whether it excluded them or kept them changed.
+type DataQuality struct {
+	Model, Rule, Action, Description string
+	Rows                             int64
+}
+
+// Summary is the outcome of one run.
+type Summary struct {
+	Job         string
+	AsOf        string
+	DryRun      bool
+	Steps       []Step
+	DataQuality []DataQuality
+	Started     time.Time
+	Duration    time.Duration
+}
+
+// Plan is what a run would execute, in order.
+type Plan struct {
+	AsOf       time.Time
+	Statements []models.Statement
+	// Segments are the segment tables and where they would be written.
+	Segments []SegmentPlan
+}
+
+// SegmentPlan is one segment and its destinations.
+type SegmentPlan struct {
+	Segment      config.Segment
+	Statement    models.Statement
+	Destinations []config.Destination
+}
+
+// Plan renders the statements a job runs, without executing anything but
+// metadata lookups of the source tables.
+func (r *Runner) Plan(ctx context.Context, jobName string) (*Plan, error) {
+	job := r.Config.Job(jobName)
+	if job == nil {
+		return nil, fmt.Errorf("no job named %q (jobs: %s)", jobName, strings.Join(r.jobNames(), ", "))
+	}
+	opts, err := r.modelOptions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	plan := &Plan{AsOf: opts.AsOf}
+	for _, m := range job.Models {
+		stmts, err := models.Render(m, opts)
+		if err != nil {
+			return nil, fmt.Errorf("render model %s: %w", m, err)
+		}
+		plan.Statements = append(plan.Statements, stmts...)
+	}
+	for _, name := range job.Segments {
+		seg := r.Config.Segment(name)
+		stmt, err := models.RenderSegment(models.SegmentSpec{
+			Name: seg.Name, Model: seg.Model, Where: seg.Where, Attributes: seg.Attributes,
+		}, opts)
+		if err != nil {
+			return nil, fmt.Errorf("render segment %s: %w", name, err)
+		}
+		sp := SegmentPlan{Segment: *seg, Statement: stmt}
+		for _, d := range seg.Destinations {
+			sp.Destinations = append(sp.Destinations, *r.Config.Destination(d))
+		}
+		plan.Segments = append(plan.Segments, sp)
+	}
+	return plan, nil
+}
+
+func (r *Runner) jobNames() []string {
+	var names []string
+	for _, j := range r.Config.Jobs {
+		names = append(names, j.Name)
+	}
+	return names
+}
+
+// Run executes a job: it materialises the job's models and segments in
+// the warehouse's output schema and writes each segment to its
+// destinations. With dryRun it only plans.
+func (r *Runner) Run(ctx context.Context, jobName string, dryRun bool) (*Summary, error) {
+	now := r.now()
+	sum := &Summary{Job: jobName, DryRun: dryRun, Started: now}
+	defer func() { sum.Duration = time.Since(now) }()
+
+	job := r.Config.Job(jobName)
+	if job != nil && job.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, job.Timeout)
+		defer cancel()
+	}
+	plan, err := r.Plan(ctx, jobName)
+	if err != nil {
+		return sum, err
+	}
+	sum.AsOf = plan.AsOf.Format(time.DateOnly)
+	if dryRun {
+		for _, s := range plan.Statements {
+			sum.Steps = append(sum.Steps, Step{Kind: "model", Name: s.Model + "." + s.Name, SQL: s.SQL})
+		}
+		for _, sp := range plan.Segments {
+			sum.Steps = append(sum.Steps, Step{Kind: "segment", Name: sp.Segment.Name, SQL: sp.Statement.SQL})
+			for _, d := range sp.Destinations {
+				outputs, err := r.plannedOutputs(ctx, sp.Segment.Name, d)
+				if err != nil {
+					return sum, err
+				}
+				sum.Steps = append(sum.Steps, Step{Kind: "publish", Name: sp.Segment.Name + " -> " + d.Name, Outputs: outputs})
+			}
+		}
+		return sum, nil
+	}
+
+	schema := r.Config.Warehouse.OutputSchema
+	if err := r.exec(ctx, sum, "model", "create schema "+schema, "CREATE SCHEMA IF NOT EXISTS "+r.dialect(ctx).QuoteIdent(schema)); err != nil {
+		return sum, err
+	}
+	for _, s := range plan.Statements {
+		if err := r.materialise(ctx, sum, "model", s.Model+"."+s.Name, s.Name, s.SQL); err != nil {
+			return sum, err
+		}
+		if s.Name == "data_quality" {
+			dq, err := r.readDataQuality(ctx, s)
+			if err != nil {
+				return sum, err
+			}
+			sum.DataQuality = append(sum.DataQuality, dq...)
+		}
+	}
+	for _, sp := range plan.Segments {
+		if err := r.materialise(ctx, sum, "segment", sp.Segment.Name, sp.Statement.Name, sp.Statement.SQL); err != nil {
+			return sum, err
+		}
+		for _, d := range sp.Destinations {
+			if err := r.publish(ctx, sum, sp, d); err != nil {
+				return sum, err
+			}
+		}
+	}
+	return sum, nil
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *Runner) dialect(ctx context.Context) dialect.Dialect {
+	info, _ := r.Warehouse.Info(ctx)
+	d, _ := dialect.Get(info.Dialect)
+	return d
+}
+
+func (r *Runner) record(sum *Summary, st Step, start time.Time, err error) error {
+	st.Duration = time.Since(start)
+	if err != nil {
+		st.Err = r.Config.Redact(err.Error())
+	}
+	sum.Steps = append(sum.Steps, st)
+	if r.OnStep != nil {
+		r.OnStep(st)
+	}
+	r.logger().Info("step", "kind", st.Kind, "name", st.Name, "rows", st.Rows, "duration_ms", st.Duration.Milliseconds(), "error", st.Err)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", st.Kind, st.Name, err)
+	}
+	return nil
+}
+
+func (r *Runner) exec(ctx context.Context, sum *Summary, kind, name, sql string) error {
+	start := time.Now()
+	n, err := r.Warehouse.Execute(ctx, sql)
+	return r.record(sum, Step{Kind: kind, Name: name, SQL: sql, Rows: n}, start, err)
+}
+
+// materialise creates a table and counts its rows: warehouses report no
+// row count for CREATE TABLE AS, and COUNT(*) of a table is answered from
+// metadata by BigQuery and Snowflake, so it costs nothing.
+func (r *Runner) materialise(ctx context.Context, sum *Summary, kind, name, table, sql string) error {
+	start := time.Now()
+	_, err := r.Warehouse.Execute(ctx, sql)
+	var n int64
+	if err == nil {
+		n, err = r.count(ctx, table)
+	}
+	return r.record(sum, Step{Kind: kind, Name: name, SQL: sql, Rows: n}, start, err)
+}
+
+func (r *Runner) count(ctx context.Context, table string) (int64, error) {
+	rdr, err := r.Warehouse.Query(ctx, "SELECT COUNT(*) FROM "+r.dialect(ctx).Table(r.Config.Warehouse.OutputSchema, table))
+	if err != nil {
+		return 0, err
+	}
+	defer rdr.Release()
+	if !rdr.Next() {
+		return 0, fmt.Errorf("count rows of %s: no result: %v", table, rdr.Err())
+	}
+	return core.Int64At(rdr.RecordBatch().Column(0), 0)
+}
+
+func (r *Runner) publish(ctx context.Context, sum *Summary, sp SegmentPlan, d config.Destination) error {
+	start := time.Now()
+	st := Step{Kind: "publish", Name: sp.Segment.Name + " -> " + d.Name}
+	res, err := r.writeSegment(ctx, sp, d)
+	st.Rows, st.Outputs = res.Records, res.Outputs
+	return r.record(sum, st, start, err)
+}
+
+// openDestination opens and configures a destination; the caller closes it.
+func (r *Runner) openDestination(ctx context.Context, d config.Destination) (core.Destination, error) {
+	dest, err := r.NewDestination(d.Plugin)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := r.Config.PluginConfigJSON(d.Config)
+	if err == nil {
+		err = dest.Configure(ctx, raw)
+	}
+	if err != nil {
+		dest.Close()
+		return nil, fmt.Errorf("configure destination %s: %w", d.Name, err)
+	}
+	return dest, nil
+}
+
+func (r *Runner) plannedOutputs(ctx context.Context, segment string, d config.Destination) ([]string, error) {
+	dest, err := r.openDestination(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	defer dest.Close()
+	if p, ok := dest.(core.OutputPlanner); ok {
+		return p.Outputs(segment), nil
+	}
+	return nil, nil
+}
+
+func (r *Runner) writeSegment(ctx context.Context, sp SegmentPlan, d config.Destination) (core.WriteResult, error) {
+	dest, err := r.openDestination(ctx, d)
+	if err != nil {
+		return core.WriteResult{}, err
+	}
+	defer dest.Close()
+	table := r.dialect(ctx).Table(r.Config.Warehouse.OutputSchema, sp.Statement.Name)
+	rdr, err := r.Warehouse.Query(ctx, "SELECT * FROM "+table+" ORDER BY customer_id")
+	if err != nil {
+		return core.WriteResult{}, err
+	}
+	defer rdr.Release()
+	return dest.Write(ctx, sp.Segment.Name, rdr)
+}
+
+func (r *Runner) readDataQuality(ctx context.Context, s models.Statement) ([]DataQuality, error) {
+	table := r.dialect(ctx).Table(r.Config.Warehouse.OutputSchema, s.Name)
+	rdr, err := r.Warehouse.Query(ctx, "SELECT model, rule, action, description, rows_affected FROM "+table)
+	if err != nil {
+		return nil, err
+	}
+	defer rdr.Release()
+	var out []DataQuality
+	for rdr.Next() {
+		rec := rdr.RecordBatch()
+		for i := 0; i < int(rec.NumRows()); i++ {
+			n, err := core.Int64At(rec.Column(4), i)
+			if err != nil {
+				return nil, err
+			}
+			str := func(c int) string { return core.FormatValue(core.ValueAt(rec.Column(c), i)) }
+			out = append(out, DataQuality{Model: str(0), Rule: str(1), Action: str(2), Description: str(3), Rows: n})
+		}
+	}
+	return out, rdr.Err()
+}
+
+func (r *Runner) logger() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// modelOptions maps the config's sources onto the model renderer's input,
+// checking every mapped column against the warehouse.
+func (r *Runner) modelOptions(ctx context.Context) (models.Options, error) {
+	describe := r.Dialect == ""
+	dialectName := r.Dialect
+	if describe {
+		info, err := r.Warehouse.Info(ctx)
+		if err != nil {
+			return models.Options{}, err
+		}
+		dialectName = info.Dialect
+	}
+	d, err := dialect.Get(dialectName)
+	if err != nil {
+		return models.Options{}, err
+	}
+	cfg := r.Config
+	asOf, err := AsOf(cfg, r.now())
+	if err != nil {
+		return models.Options{}, err
+	}
+	opts := models.Options{
+		Dialect:      d,
+		OutputSchema: cfg.Warehouse.OutputSchema,
+		Sources:      map[string]models.Source{},
+		AsOf:         asOf,
+		RFM:          models.RFMOptions{WindowMonths: cfg.Models.RFM.WindowMonths},
+	}
+	for _, rule := range cfg.Models.RFM.SegmentMap {
+		rLo, rHi, fLo, fHi, err := rule.Ranges()
+		if err != nil {
+			return models.Options{}, err
+		}
+		opts.RFM.SegmentMap = append(opts.RFM.SegmentMap, models.SegmentRule{Name: rule.Name, RLo: rLo, RHi: rHi, FLo: fLo, FHi: fHi})
+	}
+	var errs []error
+	for _, name := range config.LogicalTableNames {
+		src := cfg.Sources.Table(name)
+		if src == nil {
+			continue
+		}
+		if !describe {
+			ms := models.Source{Table: src.Table, SQL: src.SQL, Columns: map[string]string{}}
+			for _, col := range config.LogicalTables[name].Columns() {
+				ms.Columns[col] = src.Column(col)
+			}
+			opts.Sources[name] = ms
+			continue
+		}
+		ms, err := r.resolveSource(ctx, d, name, src)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		opts.Sources[name] = ms
+	}
+	return opts, errors.Join(errs...)
+}
+
+// resolveSource looks up the physical columns of a source so that a
+// mapped column that does not exist is reported against the config line
+// that names it, and optional columns that are absent become NULLs.
+func (r *Runner) resolveSource(ctx context.Context, d dialect.Dialect, name string, src *config.Source) (models.Source, error) {
+	ms := models.Source{Table: src.Table, SQL: src.SQL, Columns: map[string]string{}}
+	from := models.SourceFrom(d, models.Source{Table: src.Table, SQL: src.SQL})
+	rdr, err := r.Warehouse.Query(ctx, "SELECT * FROM "+from+" LIMIT 0")
+	if err != nil {
+		path := "sources." + name + ".table"
+		if src.Table == "" {
+			path = "sources." + name + ".sql"
+		}
+		return ms, r.Config.Errorf(path, "cannot read %s: %v", name, err)
+	}
+	schema := rdr.Schema()
+	rdr.Release()
+	var have []string
+	for _, f := range schema.Fields() {
+		have = append(have, f.Name)
+	}
+	lt := config.LogicalTables[name]
+	var errs []error
+	for _, col := range lt.Columns() {
+		phys := src.Column(col)
+		ms.Columns[col] = phys
+		if slices.Contains(have, phys) {
+			continue
+		}
+		if slices.Contains(lt.Required, col) {
+			errs = append(errs, r.Config.Errorf("sources."+name+".columns."+col,
+				"column %q (for %s.%s) not found in %s; it has: %s", phys, name, col, from, strings.Join(have, ", ")))
+			continue
+		}
+		if _, mapped := src.Columns[col]; mapped {
+			errs = append(errs, r.Config.Errorf("sources."+name+".columns."+col,
+				"column %q not found in %s; it has: %s", phys, from, strings.Join(have, ", ")))
+			continue
+		}
+		ms.Missing = append(ms.Missing, col)
+	}
+	return ms, errors.Join(errs...)
+}
+
+// AsOf is the configured as_of date, or today in the config's time zone.
+func AsOf(cfg *config.Config, now time.Time) (time.Time, error) {
+	if cfg.Models.RFM.AsOf != "" {
+		return time.Parse(time.DateOnly, cfg.Models.RFM.AsOf)
+	}
+	loc, err := time.LoadLocation(cfg.Timezone)
+	if err != nil {
+		return time.Time{}, err
+	}
+	y, m, d := now.In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC), nil
+}
