@@ -6,6 +6,7 @@ package arrowipc
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -181,31 +182,6 @@ func dataBytes(d arrow.ArrayData) int64 {
 	return total
 }
 
-// MessageReader turns a sequence of messages back into a byte stream for
-// ipc.NewReader. next returns io.EOF after the last message.
-type MessageReader struct {
-	next func() ([]byte, error)
-	cur  []byte
-}
-
-// NewMessageReader returns a reader over the messages next yields.
-func NewMessageReader(next func() ([]byte, error)) *MessageReader {
-	return &MessageReader{next: next}
-}
-
-func (r *MessageReader) Read(p []byte) (int, error) {
-	for len(r.cur) == 0 {
-		msg, err := r.next()
-		if err != nil {
-			return 0, err
-		}
-		r.cur = msg
-	}
-	n := copy(p, r.cur)
-	r.cur = r.cur[n:]
-	return n, nil
-}
-
 // SchemaBytes encodes a schema as one IPC schema message.
 func SchemaBytes(schema *arrow.Schema) ([]byte, error) {
 	var out []byte
@@ -233,4 +209,63 @@ func ParseSchema(msg []byte) (*arrow.Schema, error) {
 		return nil, err
 	}
 	return r.Schema(), nil
+}
+
+// BytesMessageReader is an ipc.MessageReader over chunks of encapsulated
+// IPC messages held in memory. Unlike a reader over an io.Reader it does
+// not copy: message bodies alias the chunks, which must not be modified
+// afterwards.
+type BytesMessageReader struct {
+	next func() ([]byte, error)
+	cur  []byte
+	msg  *ipc.Message
+}
+
+// NewBytesMessageReader reads the messages in the chunks next yields;
+// next returns io.EOF after the last chunk.
+func NewBytesMessageReader(next func() ([]byte, error)) *BytesMessageReader {
+	return &BytesMessageReader{next: next}
+}
+
+func (r *BytesMessageReader) Retain()  {}
+func (r *BytesMessageReader) Release() { r.releaseMsg() }
+
+func (r *BytesMessageReader) releaseMsg() {
+	if r.msg != nil {
+		r.msg.Release()
+		r.msg = nil
+	}
+}
+
+// Message returns the next message; it is valid until the next call.
+func (r *BytesMessageReader) Message() (*ipc.Message, error) {
+	r.releaseMsg()
+	for len(r.cur) == 0 {
+		chunk, err := r.next()
+		if err != nil {
+			return nil, err
+		}
+		r.cur = chunk
+	}
+	b := r.cur
+	if len(b) < 8 || binary.LittleEndian.Uint32(b) != 0xFFFFFFFF {
+		return nil, errors.New("arrow message: missing continuation marker")
+	}
+	metaLen := int(int32(binary.LittleEndian.Uint32(b[4:])))
+	if metaLen == 0 {
+		return nil, io.EOF // an end-of-stream marker
+	}
+	if metaLen < 0 || 8+metaLen > len(b) {
+		return nil, fmt.Errorf("arrow message: metadata length %d exceeds the chunk", metaLen)
+	}
+	meta := memory.NewBufferBytes(b[8 : 8+metaLen])
+	// The body length is in the metadata; read it from a body-less view.
+	bodyLen := int(ipc.NewMessage(meta, memory.NewBufferBytes(nil)).BodyLen())
+	start := 8 + metaLen
+	if bodyLen < 0 || start+bodyLen > len(b) {
+		return nil, fmt.Errorf("arrow message: body length %d exceeds the chunk", bodyLen)
+	}
+	r.msg = ipc.NewMessage(meta, memory.NewBufferBytes(b[start:start+bodyLen]))
+	r.cur = b[start+bodyLen:]
+	return r.msg, nil
 }

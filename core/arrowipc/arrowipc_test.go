@@ -47,7 +47,7 @@ func TestRoundTripSlicesUnderLimit(t *testing.T) {
 	require.Greater(t, len(msgs), 5, "an 18 MB record must be cut into several messages")
 
 	i := 0
-	r, err := ipc.NewReader(NewMessageReader(func() ([]byte, error) {
+	r, err := ipc.NewReaderFromMessageReader(NewBytesMessageReader(func() ([]byte, error) {
 		if i == len(msgs) {
 			return nil, io.EOF
 		}

@@ -87,6 +87,7 @@ func LaunchWarehouse(cmd *exec.Cmd, checksum []byte, logger *slog.Logger) (core.
 		Plugins:          sdk.PluginSet(nil),
 		Cmd:              cmd,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+		GRPCDialOptions:  append(sdk.DialOptions(), callOptions()),
 		Logger:           hclogAdapter(logger),
 		SyncStderr:       io.Discard,
 	}

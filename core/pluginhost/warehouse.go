@@ -103,10 +103,12 @@ func (w *warehouseClient) Query(ctx context.Context, sql string, params ...any) 
 		cancel()
 		return nil, FromStatus(err)
 	}
-	s := &resultStream{stream: stream}
-	rdr, err := ipc.NewReader(arrowipc.NewMessageReader(s.next))
+	s := newResultStream(stream)
+	rdr, err := ipc.NewReaderFromMessageReader(arrowipc.NewBytesMessageReader(s.next))
 	if err != nil {
 		cancel()
+		for range s.msgs { // let the receiving goroutine end
+		}
 		if s.err != nil {
 			return nil, s.err
 		}
@@ -116,33 +118,62 @@ func (w *warehouseClient) Query(ctx context.Context, sql string, params ...any) 
 }
 
 // resultStream yields the Arrow messages of one Query stream and
-// remembers how it ended.
+// remembers how it ended. A goroutine receives ahead of the decoder so
+// that the transport and Arrow decoding overlap.
 type resultStream struct {
-	stream    warehousev1.Warehouse_QueryClient
+	msgs      chan recvResult
 	ended     bool  // the end marker arrived
 	totalRows int64 // as counted by the plugin
 	err       error // how the stream failed, if it did
+}
+
+type recvResult struct {
+	msg *warehousev1.QueryResponse
+	err error
+}
+
+// prefetch is how many transport messages (of up to 4 MiB) may wait
+// decoded-ahead of the reader.
+const prefetch = 4
+
+func newResultStream(stream warehousev1.Warehouse_QueryClient) *resultStream {
+	s := &resultStream{msgs: make(chan recvResult, prefetch)}
+	go func() {
+		defer close(s.msgs)
+		for {
+			msg, err := stream.Recv()
+			// Recv fails once the query's context is cancelled, so this
+			// goroutine ends when the reader is released.
+			s.msgs <- recvResult{msg, err}
+			if err != nil || msg.GetEnd() {
+				return
+			}
+		}
+	}()
+	return s
 }
 
 func (s *resultStream) next() ([]byte, error) {
 	if s.ended {
 		return nil, io.EOF
 	}
-	msg, err := s.stream.Recv()
-	if errors.Is(err, io.EOF) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	r := <-s.msgs
+	switch {
+	case errors.Is(r.err, io.EOF):
 		s.err = core.ErrIncompleteResult
-		return nil, s.err
-	}
-	if err != nil {
-		s.err = FromStatus(err)
-		return nil, s.err
-	}
-	if msg.GetEnd() {
+	case r.err != nil:
+		s.err = FromStatus(r.err)
+	case r.msg.GetEnd():
 		s.ended = true
-		s.totalRows = msg.GetTotalRows()
+		s.totalRows = r.msg.GetTotalRows()
 		return nil, io.EOF
+	default:
+		return r.msg.GetArrowIpc(), nil
 	}
-	return msg.GetArrowIpc(), nil
+	return nil, s.err
 }
 
 type queryReader struct {
@@ -181,6 +212,10 @@ func (r *queryReader) Release() {
 	r.once.Do(func() {
 		r.cancel()
 		r.Reader.Release()
+		// Let the receiving goroutine finish: it fails once the
+		// cancellation reaches the stream.
+		for range r.stream.msgs {
+		}
 	})
 }
 

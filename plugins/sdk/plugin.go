@@ -76,7 +76,28 @@ func Serve(opts ServeOpts) {
 
 // GRPCServer builds the plugin's gRPC server with the raised receive limit.
 func GRPCServer(opts []grpc.ServerOption) *grpc.Server {
-	return grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(maxRecvBytes))...)
+	return grpc.NewServer(append(opts,
+		grpc.MaxRecvMsgSize(maxRecvBytes),
+		// Results stream in 2-4 MiB messages; windows and buffers sized
+		// for that keep the transport from stalling on flow control.
+		grpc.InitialWindowSize(WindowBytes),
+		grpc.InitialConnWindowSize(WindowBytes),
+		grpc.WriteBufferSize(1<<20),
+		grpc.ReadBufferSize(1<<20),
+	)...)
+}
+
+// WindowBytes is the HTTP/2 flow-control window both sides use.
+const WindowBytes = 16 << 20
+
+// DialOptions are the host side's transport settings, matching GRPCServer.
+func DialOptions() []grpc.DialOption {
+	return []grpc.DialOption{
+		grpc.WithInitialWindowSize(WindowBytes),
+		grpc.WithInitialConnWindowSize(WindowBytes),
+		grpc.WithWriteBufferSize(1 << 20),
+		grpc.WithReadBufferSize(1 << 20),
+	}
 }
 
 // UnimplementedWarehouse can be embedded to answer the optional calls
