@@ -16,8 +16,8 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 
 	"github.com/segflow/segflow/core"
-	"github.com/segflow/segflow/plugins/sdk"
 	warehousev1 "github.com/segflow/segflow/plugins/proto/warehouse/v1"
+	"github.com/segflow/segflow/plugins/sdk"
 )
 
 // External is a plugin binary named in config.

@@ -23,8 +23,8 @@ import (
 	"github.com/segflow/segflow/core"
 	"github.com/segflow/segflow/core/arrowipc"
 	"github.com/segflow/segflow/core/pluginhost"
-	"github.com/segflow/segflow/plugins/sdk"
 	warehousev1 "github.com/segflow/segflow/plugins/proto/warehouse/v1"
+	"github.com/segflow/segflow/plugins/sdk"
 )
 
 const childEnv = "PLUGINHOST_TEST_CHILD"
@@ -70,11 +70,11 @@ type dyingReader struct {
 	cur arrow.RecordBatch
 }
 
-func (r *dyingReader) Retain()                         {}
-func (r *dyingReader) Release()                        {}
-func (r *dyingReader) Schema() *arrow.Schema           { return schema }
-func (r *dyingReader) Err() error                      { return nil }
-func (r *dyingReader) Record() arrow.RecordBatch       { return r.cur }
+func (r *dyingReader) Retain()                        {}
+func (r *dyingReader) Release()                       {}
+func (r *dyingReader) Schema() *arrow.Schema          { return schema }
+func (r *dyingReader) Err() error                     { return nil }
+func (r *dyingReader) Record() arrow.RecordBatch      { return r.cur }
 func (r *dyingReader) RecordBatch() arrow.RecordBatch { return r.cur }
 func (r *dyingReader) Next() bool {
 	if r.n == 2 {

@@ -16,8 +16,8 @@ import (
 
 	"github.com/segflow/segflow/core"
 	"github.com/segflow/segflow/core/arrowipc"
-	"github.com/segflow/segflow/plugins/sdk"
 	warehousev1 "github.com/segflow/segflow/plugins/proto/warehouse/v1"
+	"github.com/segflow/segflow/plugins/sdk"
 )
 
 // warehouseClient implements core.Warehouse over the v1 gRPC protocol.

@@ -1,3 +1,5 @@
+//go:build duckdb_arrow
+
 // Package sampledata generates a deterministic, realistic retail data set
 // in a DuckDB file, with known structure planted in it, so that segflow's
 // models can be tested against answers fixed in advance: co-purchased

@@ -9,8 +9,8 @@ import (
 
 	"github.com/segflow/segflow/core"
 	"github.com/segflow/segflow/core/pluginhost"
-	"github.com/segflow/segflow/plugins/sdk"
 	warehousev1 "github.com/segflow/segflow/plugins/proto/warehouse/v1"
+	"github.com/segflow/segflow/plugins/sdk"
 )
 
 // Opener opens a fresh, unconfigured plugin for one test.

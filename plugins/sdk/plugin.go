@@ -34,7 +34,7 @@ const maxRecvBytes = 256 << 20
 // which core/pluginhost wraps.
 type WarehousePlugin struct {
 	goplugin.Plugin // net/rpc is not offered; only gRPC
-	Impl core.Warehouse
+	Impl            core.Warehouse
 }
 
 func (p *WarehousePlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error {
