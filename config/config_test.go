@@ -47,7 +47,7 @@ func TestLoadValid(t *testing.T) {
 	require.Equal(t, "total_amount", c.Sources.Table("orders").Column("revenue"))
 	require.Nil(t, c.Sources.Table("nope"))
 
-	require.Equal(t, "2024-06-30", c.Models.RFM.AsOf)
+	require.Equal(t, "2024-06-30", c.Models.AsOf)
 	require.Equal(t, 24, c.Models.RFM.WindowMonths)
 	require.Equal(t, []SegmentRule{{"Best", "4-5", "4-5"}, {"Rest", "1-5", "1-5"}}, c.Models.RFM.SegmentMap)
 
@@ -193,12 +193,12 @@ sources:
   customers: {}
   orders: {table: o}
 models:
+  as_of: 30/06/2024
   rfm:
-    as_of: 30/06/2024
     window_months: 0
 segments:
   - name: VIP
-    model: clv
+    model: ltv
     attributes: ["e-mail", email, email]
   - name: VIP
 destinations:
@@ -220,10 +220,10 @@ jobs:
 		"segflow.yaml:11:5: plugins[1].kind: unknown kind \"source\"",
 		"segflow.yaml:4:3: warehouse.plugin: plugin \"ext\" is a destination plugin, not a warehouse plugin",
 		"segflow.yaml:15:3: sources.customers: set table or sql",
-		"segflow.yaml:19:5: models.rfm.as_of: want a date as YYYY-MM-DD",
+		"segflow.yaml:18:3: models.as_of: want a date as YYYY-MM-DD",
 		"segflow.yaml:20:5: models.rfm.window_months: must be between 1 and 120, got 0",
 		"segflow.yaml:22:5: segments[0].name: \"VIP\" is not a valid name",
-		"segflow.yaml:23:5: segments[0].model: unknown model \"clv\"",
+		"segflow.yaml:23:5: segments[0].model: unknown model \"ltv\"",
 		"segflow.yaml:24:18: segments[0].attributes[0]: \"e-mail\" is not a column name",
 		"segflow.yaml:24:35: segments[0].attributes[2]: duplicate attribute \"email\"",
 		"segflow.yaml:25:5: segments[1].name: duplicate name \"VIP\"",

@@ -43,6 +43,12 @@ func (c *Config) withDefaults() {
 	if c.Warehouse.OutputSchema == "" {
 		c.Warehouse.OutputSchema = DefaultOutputSchema
 	}
+	if c.Models.CLV.TimeUnit == "" && !c.inFile("models.clv.time_unit") {
+		c.Models.CLV.TimeUnit = "week"
+	}
+	if c.Models.CLV.Horizon == 0 && !c.inFile("models.clv.horizon") {
+		c.Models.CLV.Horizon = 52
+	}
 	if c.Models.RFM.WindowMonths == 0 && !c.inFile("models.rfm.window_months") {
 		c.Models.RFM.WindowMonths = DefaultWindowMonths
 	}

@@ -58,7 +58,7 @@ var BuiltinWarehouses = []string{"duckdb", "bigquery", "snowflake", "postgres"}
 var BuiltinDestinations = []string{"file"}
 
 // KnownModels are the models a segment or a job may name.
-var KnownModels = []string{"rfm"}
+var KnownModels = []string{"rfm", "clv"}
 
 // Plugin kinds.
 const (

@@ -86,13 +86,24 @@ type Source struct {
 // Models configures the built-in models. A model is computed when a job
 // names it.
 type Models struct {
-	RFM RFM `yaml:"rfm"`
+	// AsOf fixes the analysis date of every model (YYYY-MM-DD); for clv it
+	// is the end of the calibration period. Default: today in Timezone.
+	AsOf string `yaml:"as_of"`
+	RFM  RFM    `yaml:"rfm"`
+	CLV  CLV    `yaml:"clv"`
+}
+
+// CLV configures the clv model (BG/NBD and Gamma-Gamma).
+type CLV struct {
+	// TimeUnit is the model's unit of time: "week" (default) or "day".
+	TimeUnit string `yaml:"time_unit"`
+	// Horizon is how many time units ahead expected purchases and CLV
+	// look. Default 52.
+	Horizon int `yaml:"horizon"`
 }
 
 // RFM configures the rfm model.
 type RFM struct {
-	// AsOf fixes the analysis date (YYYY-MM-DD). Default: today in Timezone.
-	AsOf string `yaml:"as_of"`
 	// WindowMonths is the look-back window for recency/frequency/monetary.
 	// Default 12.
 	WindowMonths int `yaml:"window_months"`

@@ -179,12 +179,18 @@ func (v *validator) sources() {
 }
 
 func (v *validator) models() {
-	rfm := v.c.Models.RFM
-	if rfm.AsOf != "" {
-		if _, err := time.Parse(time.DateOnly, rfm.AsOf); err != nil {
-			v.errorf("models.rfm.as_of", "want a date as YYYY-MM-DD, got %q", rfm.AsOf)
+	if asOf := v.c.Models.AsOf; asOf != "" {
+		if _, err := time.Parse(time.DateOnly, asOf); err != nil {
+			v.errorf("models.as_of", "want a date as YYYY-MM-DD, got %q", asOf)
 		}
 	}
+	if u := v.c.Models.CLV.TimeUnit; u != "week" && u != "day" {
+		v.errorf("models.clv.time_unit", "must be week or day, got %q", u)
+	}
+	if h := v.c.Models.CLV.Horizon; h < 1 || h > 1000 {
+		v.errorf("models.clv.horizon", "must be between 1 and 1000, got %d", h)
+	}
+	rfm := v.c.Models.RFM
 	if rfm.WindowMonths < 1 || rfm.WindowMonths > 120 {
 		v.errorf("models.rfm.window_months", "must be between 1 and 120, got %d", rfm.WindowMonths)
 	}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -95,4 +96,20 @@ func FormatValue(v any) string {
 		return fmt.Sprintf("%.2f", v)
 	}
 	return fmt.Sprint(v)
+}
+
+// Float64At reads a numeric column (integer, float or decimal) at row i
+// as a float64; NULL reads as 0.
+func Float64At(a arrow.Array, i int) (float64, error) {
+	switch v := ValueAt(a, i).(type) {
+	case nil:
+		return 0, nil
+	case int64:
+		return float64(v), nil
+	case float64:
+		return v, nil
+	case string: // a decimal
+		return strconv.ParseFloat(v, 64)
+	}
+	return 0, fmt.Errorf("column of type %s is not numeric", a.DataType())
 }

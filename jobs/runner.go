@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/segflow/segflow/config"
 	"github.com/segflow/segflow/core"
 	"github.com/segflow/segflow/sql/dialect"
@@ -49,8 +48,8 @@ type Step struct {
 // DataQuality is how many source rows one dirty-data rule applied to;
 // Action says whether it excluded them or kept them changed.
 type DataQuality struct {
-	Model, Rule, Action, Description string
-	Rows                             int64
+	Source, Rule, Action, Description string
+	Rows                              int64
 }
 
 // Summary is the outcome of one run.
@@ -67,6 +66,7 @@ type Summary struct {
 // Plan is what a run would execute, in order.
 type Plan struct {
 	AsOf       time.Time
+	Options    models.Options
 	Statements []models.Statement
 	// Segments are the segment tables and where they would be written.
 	Segments []SegmentPlan
@@ -90,13 +90,25 @@ func (r *Runner) Plan(ctx context.Context, jobName string) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	plan := &Plan{AsOf: opts.AsOf}
+	plan := &Plan{AsOf: opts.AsOf, Options: opts}
+	seen := map[string]string{}
 	for _, m := range job.Models {
 		stmts, err := models.Render(m, opts)
 		if err != nil {
 			return nil, fmt.Errorf("render model %s: %w", m, err)
 		}
-		plan.Statements = append(plan.Statements, stmts...)
+		for _, s := range stmts {
+			// Models share staging tables (orders_clean, data_quality):
+			// build each once.
+			if prev, ok := seen[s.Name]; ok {
+				if prev != s.SQL {
+					return nil, fmt.Errorf("models render table %s differently; cannot run them in one job", s.Name)
+				}
+				continue
+			}
+			seen[s.Name] = s.SQL
+			plan.Statements = append(plan.Statements, s)
+		}
 	}
 	for _, name := range job.Segments {
 		seg := r.Config.Segment(name)
@@ -167,12 +179,17 @@ func (r *Runner) Run(ctx context.Context, jobName string, dryRun bool) (*Summary
 		if err := r.materialise(ctx, sum, "model", s.Model+"."+s.Name, s.Name, s.SQL); err != nil {
 			return sum, err
 		}
-		if s.Name == "data_quality" {
+		switch s.Name {
+		case "data_quality":
 			dq, err := r.readDataQuality(ctx, s)
 			if err != nil {
 				return sum, err
 			}
 			sum.DataQuality = append(sum.DataQuality, dq...)
+		case "clv_summary":
+			if err := r.fitCLV(ctx, sum, plan.Options); err != nil {
+				return sum, err
+			}
 		}
 	}
 	for _, sp := range plan.Segments {
@@ -302,7 +319,7 @@ func (r *Runner) writeSegment(ctx context.Context, sp SegmentPlan, d config.Dest
 
 func (r *Runner) readDataQuality(ctx context.Context, s models.Statement) ([]DataQuality, error) {
 	table := r.dialect(ctx).Table(r.Config.Warehouse.OutputSchema, s.Name)
-	rdr, err := r.Warehouse.Query(ctx, "SELECT model, rule, action, description, rows_affected FROM "+table)
+	rdr, err := r.Warehouse.Query(ctx, "SELECT source, rule, action, description, rows_affected FROM "+table)
 	if err != nil {
 		return nil, err
 	}
@@ -316,7 +333,7 @@ func (r *Runner) readDataQuality(ctx context.Context, s models.Statement) ([]Dat
 				return nil, err
 			}
 			str := func(c int) string { return core.FormatValue(core.ValueAt(rec.Column(c), i)) }
-			out = append(out, DataQuality{Model: str(0), Rule: str(1), Action: str(2), Description: str(3), Rows: n})
+			out = append(out, DataQuality{Source: str(0), Rule: str(1), Action: str(2), Description: str(3), Rows: n})
 		}
 	}
 	return out, rdr.Err()
@@ -356,6 +373,7 @@ func (r *Runner) modelOptions(ctx context.Context) (models.Options, error) {
 		Sources:      map[string]models.Source{},
 		AsOf:         asOf,
 		RFM:          models.RFMOptions{WindowMonths: cfg.Models.RFM.WindowMonths},
+		CLV:          models.CLVOptions{UnitDays: unitDays[cfg.Models.CLV.TimeUnit], Horizon: float64(cfg.Models.CLV.Horizon)},
 	}
 	for _, rule := range cfg.Models.RFM.SegmentMap {
 		rLo, rHi, fLo, fHi, err := rule.Ranges()
@@ -431,10 +449,12 @@ func (r *Runner) resolveSource(ctx context.Context, d dialect.Dialect, name stri
 	return ms, errors.Join(errs...)
 }
 
+var unitDays = map[string]int{"week": 7, "day": 1}
+
 // AsOf is the configured as_of date, or today in the config's time zone.
 func AsOf(cfg *config.Config, now time.Time) (time.Time, error) {
-	if cfg.Models.RFM.AsOf != "" {
-		return time.Parse(time.DateOnly, cfg.Models.RFM.AsOf)
+	if cfg.Models.AsOf != "" {
+		return time.Parse(time.DateOnly, cfg.Models.AsOf)
 	}
 	loc, err := time.LoadLocation(cfg.Timezone)
 	if err != nil {

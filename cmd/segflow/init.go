@@ -15,8 +15,8 @@ import (
 func newInitCmd() *cobra.Command {
 	var customers int
 	cmd := &cobra.Command{
-		Use:   "init [DIR]",
-		Short: "Scaffold a project: a segflow.yaml and a sample warehouse",
+		Use:     "init [DIR]",
+		Short:   "Scaffold a project: a segflow.yaml and a sample warehouse",
 		Example: `  segflow init myproject && cd myproject && segflow run`,
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

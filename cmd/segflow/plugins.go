@@ -116,4 +116,3 @@ func newPluginServeCmd() *cobra.Command {
 	})
 	return cmd
 }
-

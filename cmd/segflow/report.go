@@ -1,15 +1,29 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/segflow/segflow/core"
 	"github.com/segflow/segflow/core/report"
 	"github.com/segflow/segflow/sql/dialect"
 )
+
+// reports are the model reports, by model name.
+var reports = map[string]func(context.Context, core.Warehouse, dialect.Dialect, string) ([]*report.Table, error){
+	"rfm": report.RFM,
+	"clv": report.CLV,
+}
+
+func reportNames() []string {
+	names := builtinNames(reports)
+	slices.Sort(names)
+	return names
+}
 
 func newReportCmd(g *globals) *cobra.Command {
 	var format string
@@ -18,15 +32,17 @@ func newReportCmd(g *globals) *cobra.Command {
 		Short: "Print a model's report from its materialised tables",
 		Example: `  segflow report rfm -c examples/quickstart/segflow.yaml
   segflow report rfm --format csv > rfm.csv
-  segflow report rfm --format json`,
-		ValidArgs: []string{"rfm"},
+  segflow report rfm --format json
+  segflow report clv`,
+		ValidArgs: reportNames(),
 		Args:      cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains(report.Formats, format) {
 				return usageError{fmt.Errorf("--format must be one of %s", strings.Join(report.Formats, ", "))}
 			}
-			if args[0] != "rfm" {
-				return usageError{fmt.Errorf("no report for model %q (reports: rfm)", args[0])}
+			build, ok := reports[args[0]]
+			if !ok {
+				return usageError{fmt.Errorf("no report for model %q (reports: %s)", args[0], strings.Join(reportNames(), ", "))}
 			}
 			cfg, err := g.loadConfig()
 			if err != nil {
@@ -45,9 +61,9 @@ func newReportCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tables, err := report.RFM(cmd.Context(), r.Warehouse, d, cfg.Warehouse.OutputSchema)
+			tables, err := build(cmd.Context(), r.Warehouse, d, cfg.Warehouse.OutputSchema)
 			if err != nil {
-				return fmt.Errorf("%w (has the job that builds rfm run? try `segflow run`)", err)
+				return fmt.Errorf("%w (has a job that builds %s run? try `segflow run`)", err, args[0])
 			}
 			return report.Write(cmd.OutOrStdout(), format, tables...)
 		},

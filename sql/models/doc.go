@@ -80,7 +80,8 @@
 // store_id, is_refund (BOOLEAN). It holds all history up to as_of, not
 // just a model's window.
 //
-// data_quality has one row per rule: model, rule, action ('excluded' or
+// data_quality has one row per rule, shared by every model that reads
+// orders: source ('orders'), rule, action ('excluded' or
 // 'kept'), rows_affected (rows the rule applied to), rows_excluded
 // (rows_affected for excluding rules, 0 for the others) and description.
 //

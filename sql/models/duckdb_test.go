@@ -184,15 +184,15 @@ func TestRFMHandWorked(t *testing.T) {
 			"refund":           {"kept", 4, 0},
 			"orphan_customer":  {"kept", 1, 0},
 		}
-		rows, err := db.Query(`SELECT model, rule, action, rows_affected, rows_excluded, description FROM segflow.data_quality`)
+		rows, err := db.Query(`SELECT source, rule, action, rows_affected, rows_excluded, description FROM segflow.data_quality`)
 		require.NoError(t, err)
 		defer rows.Close()
 		got := map[string]count{}
 		for rows.Next() {
-			var model, rule, desc string
+			var source, rule, desc string
 			var c count
-			require.NoError(t, rows.Scan(&model, &rule, &c.action, &c.affected, &c.excluded, &desc))
-			require.Equal(t, "rfm", model)
+			require.NoError(t, rows.Scan(&source, &rule, &c.action, &c.affected, &c.excluded, &desc))
+			require.Equal(t, "orders", source)
 			require.NotEmpty(t, desc)
 			got[rule] = c
 		}

@@ -43,6 +43,7 @@ type Options struct {
 	// location) is used. Required.
 	AsOf time.Time
 	RFM  RFMOptions
+	CLV  CLVOptions
 }
 
 // RFMOptions configures the rfm model.
@@ -85,6 +86,9 @@ type Statement struct {
 	Name string
 	// SQL is one complete statement without a trailing semicolon.
 	SQL string
+	// Params, when set, bind the statement's ? placeholders: the
+	// statement inserts one batch of rows into Name instead of creating it.
+	Params []any
 }
 
 // DefaultSegmentMap returns the RFM segment map used when none is
@@ -122,6 +126,15 @@ type model struct {
 }
 
 var models = map[string]model{
+	"clv": {
+		sources: []string{"customers", "orders"},
+		steps: []step{
+			{"orders_clean", "orders/orders_clean.sql.tmpl"},
+			{"data_quality", "orders/data_quality.sql.tmpl"},
+			{"clv_summary", "clv/clv_summary.sql.tmpl"},
+		},
+		columns: clvColumns,
+	},
 	"rfm": {
 		sources: []string{"customers", "orders"},
 		steps: []step{
@@ -250,6 +263,9 @@ func validateOptions(o *Options, needed []string) error {
 		o.RFM.WindowMonths = 12
 	case o.RFM.WindowMonths < 0 || o.RFM.WindowMonths > 1200:
 		errs = append(errs, fmt.Errorf("RFM.WindowMonths must be between 1 and 1200, got %d", o.RFM.WindowMonths))
+	}
+	if err := o.CLV.withDefaults(); err != nil {
+		errs = append(errs, err)
 	}
 	if o.RFM.SegmentMap == nil {
 		o.RFM.SegmentMap = DefaultSegmentMap()

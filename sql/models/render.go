@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -39,6 +40,8 @@ type templateData struct {
 	SegmentMap   []SegmentRule
 	Rules        []DataQualityRule
 	Segment      segmentData
+	CLV          CLVOptions
+	Fit          *CLVFit // the clv model's fitted parameters, after its Go stage
 }
 
 type segmentData struct {
@@ -93,8 +96,15 @@ func loadTemplates(fsys fs.FS, root, dialectName string, funcs template.FuncMap)
 // statement renders template name and wraps the query in the dialect's
 // CREATE OR REPLACE TABLE for table in the output schema.
 func (r *renderer) statement(table, name string, seg segmentData) (string, error) {
+	data := r.data()
+	data.Segment = seg
+	return r.create(table, name, data)
+}
+
+// data is what every template sees, before statement-specific parts.
+func (r *renderer) data() templateData {
 	asOf := dateOf(r.o.AsOf)
-	data := templateData{
+	return templateData{
 		Model:        r.model,
 		AsOf:         asOf,
 		WindowMonths: r.o.RFM.WindowMonths,
@@ -102,14 +112,26 @@ func (r *renderer) statement(table, name string, seg segmentData) (string, error
 		LoyaltyStart: monthsBefore(asOf, 13),
 		SegmentMap:   r.o.RFM.SegmentMap,
 		Rules:        orderRules,
-		Segment:      seg,
+		CLV:          r.o.CLV,
 	}
+}
+
+// create renders template name with data as a CREATE OR REPLACE TABLE.
+func (r *renderer) create(table, name string, data templateData) (string, error) {
+	query, err := r.query(name, data)
+	if err != nil {
+		return "", err
+	}
+	return r.d.CreateTableAs(r.d.Table(r.o.OutputSchema, table), query), nil
+}
+
+// query renders template name with data.
+func (r *renderer) query(name string, data templateData) (string, error) {
 	var b strings.Builder
 	if err := r.tmpl.ExecuteTemplate(&b, name, data); err != nil {
 		return "", err
 	}
-	query := strings.TrimSpace(b.String())
-	return r.d.CreateTableAs(r.d.Table(r.o.OutputSchema, table), query), nil
+	return strings.TrimSpace(b.String()), nil
 }
 
 // dateOf returns the calendar date of t in t's location, as midnight UTC.
@@ -137,6 +159,8 @@ func (r *renderer) funcs() template.FuncMap {
 			return "", fmt.Errorf("unknown type %q", name)
 		},
 		"days_between": r.d.DaysBetween,
+		// float writes a Go float64 as a SQL numeric literal.
+		"float": func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) },
 	}
 }
 

@@ -131,7 +131,7 @@ rule_counts AS (
     LEFT JOIN known_customers AS k ON k.customer_id = o.customer_id
 )
 SELECT
-    'rfm' AS model,
+    'orders' AS source,
     'null_order_id' AS rule,
     'excluded' AS action,
     CAST(null_order_id AS BIGINT) AS rows_affected,
@@ -140,7 +140,7 @@ SELECT
 FROM rule_counts
 UNION ALL
 SELECT
-    'rfm' AS model,
+    'orders' AS source,
     'null_customer_id' AS rule,
     'excluded' AS action,
     CAST(null_customer_id AS BIGINT) AS rows_affected,
@@ -149,7 +149,7 @@ SELECT
 FROM rule_counts
 UNION ALL
 SELECT
-    'rfm' AS model,
+    'orders' AS source,
     'null_ordered_at' AS rule,
     'excluded' AS action,
     CAST(null_ordered_at AS BIGINT) AS rows_affected,
@@ -158,7 +158,7 @@ SELECT
 FROM rule_counts
 UNION ALL
 SELECT
-    'rfm' AS model,
+    'orders' AS source,
     'cancelled' AS rule,
     'excluded' AS action,
     CAST(cancelled AS BIGINT) AS rows_affected,
@@ -167,7 +167,7 @@ SELECT
 FROM rule_counts
 UNION ALL
 SELECT
-    'rfm' AS model,
+    'orders' AS source,
     'future_timestamp' AS rule,
     'excluded' AS action,
     CAST(future_timestamp AS BIGINT) AS rows_affected,
@@ -176,7 +176,7 @@ SELECT
 FROM rule_counts
 UNION ALL
 SELECT
-    'rfm' AS model,
+    'orders' AS source,
     'duplicate' AS rule,
     'excluded' AS action,
     CAST(duplicate AS BIGINT) AS rows_affected,
@@ -185,7 +185,7 @@ SELECT
 FROM rule_counts
 UNION ALL
 SELECT
-    'rfm' AS model,
+    'orders' AS source,
     'null_revenue' AS rule,
     'kept' AS action,
     CAST(null_revenue AS BIGINT) AS rows_affected,
@@ -194,7 +194,7 @@ SELECT
 FROM rule_counts
 UNION ALL
 SELECT
-    'rfm' AS model,
+    'orders' AS source,
     'refund' AS rule,
     'kept' AS action,
     CAST(refund AS BIGINT) AS rows_affected,
@@ -203,7 +203,7 @@ SELECT
 FROM rule_counts
 UNION ALL
 SELECT
-    'rfm' AS model,
+    'orders' AS source,
     'orphan_customer' AS rule,
     'kept' AS action,
     CAST(orphan_customer AS BIGINT) AS rows_affected,
