@@ -12,12 +12,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/segflow/segflow/config"
 	"github.com/segflow/segflow/core"
 	"github.com/segflow/segflow/core/pluginhost"
 	"github.com/segflow/segflow/core/sampledata"
+	"github.com/segflow/segflow/jobs"
 	"github.com/segflow/segflow/plugins/warehouse/duckdb"
 )
 
@@ -33,6 +36,10 @@ func main() {
 		for _, x := range f {
 			fmt.Fprintf(os.Stderr, "measured %s = %s\n", x.name, x.value)
 		}
+	}
+	add(clvFit(ctx)...)
+	if os.Getenv("BENCH_ONLY_CLV") != "" {
+		figs = figs[:0]
 	}
 	add(arrowThroughput(ctx)...)
 	add(sampleData(ctx))
@@ -94,6 +101,85 @@ func arrowThroughput(ctx context.Context) []figure {
 		{"arrow_query_plugin_subprocess_rows_per_s (10M x 6)", fmt.Sprintf("%.0f", bestSub), "-"},
 		{"arrow_query_subprocess_vs_in_process_ratio", fmt.Sprintf("%.2f", bestSub/bestIn), ">= 0.80"},
 	}
+}
+
+// clvFit times the clv model's Go stage on 1M customers with 10M orders:
+// the summaries are built and grouped in DuckDB (a plugin subprocess, so
+// its memory is not ours), the fit and the write-back run here. Peak RSS
+// is this process's high-water mark, reset before the run.
+func clvFit(ctx context.Context) []figure {
+	dir := must(os.MkdirTemp("", "segflow-bench-clv"))
+	defer os.RemoveAll(dir)
+	db := filepath.Join(dir, "clv.duckdb")
+	wh := must(pluginhost.LaunchWarehouse(exec.Command(filepath.Join("bin", "segflow"), "plugin", "serve", "duckdb"), nil, nil))
+	defer wh.Close()
+	must(0, wh.Configure(ctx, []byte(`{"path": "`+db+`", "create": true}`)))
+	// Synthetic purchases, BG/NBD-like: 1M customers, each with a dropout
+	// probability p ~ U(0.02, 0.32) after every purchase (so a geometric
+	// number of orders, about 10M in all), a mean gap of its own and
+	// exponential gaps.
+	must(wh.Execute(ctx, `CREATE TABLE orders AS
+WITH c AS (
+  SELECT i AS customer_id,
+    LEAST(60, 1 + CAST(floor(ln(1 - (hash(i * 31 + 1) % 1000000) / 1e6)
+      / ln(1 - (0.02 + 0.3 * (hash(i * 31 + 4) % 1000000) / 1e6))) AS BIGINT)) AS n,
+    2 + 60 * (hash(i * 31 + 2) % 1000000) / 1e6 AS mean_gap,
+    700 * (hash(i * 31 + 3) % 1000000) / 1e6 AS start
+  FROM range(1000000) t(i)
+), k AS (
+  SELECT customer_id, mean_gap, start, unnest(range(n)) AS k FROM c
+), d AS (
+  SELECT customer_id, k, start + SUM(CASE WHEN k = 0 THEN 0 ELSE -ln(1 - (hash(customer_id * 97 + k) % 1000000) / 1e6) * mean_gap END)
+    OVER (PARTITION BY customer_id ORDER BY k) AS day
+  FROM k
+)
+SELECT row_number() OVER () AS order_id, customer_id,
+  TIMESTAMP '2023-01-01' + to_days(CAST(day AS BIGINT)) AS ordered_at,
+  CAST(5 + hash(customer_id * 13 + k) % 200 AS DOUBLE) AS revenue
+FROM d`))
+	must(wh.Execute(ctx, `CREATE TABLE customers AS SELECT DISTINCT customer_id FROM orders`))
+	cfg := must(config.Parse([]byte(`version: 1
+warehouse: {plugin: duckdb}
+sources:
+  customers: {table: customers}
+  orders: {table: orders}
+models:
+  as_of: "2025-12-31"
+jobs:
+  - {name: clv, models: [clv]}
+`), filepath.Join(dir, "segflow.yaml")))
+	resetPeakRSS()
+	sum := must((&jobs.Runner{Config: cfg, Warehouse: wh}).Run(ctx, "clv", false))
+	var fit time.Duration
+	for _, s := range sum.Steps {
+		if s.Kind == "fit" || s.Name == "clv.clv_scores" || s.Name == "clv.clv_params" {
+			fit += s.Duration
+		}
+	}
+	return []figure{
+		{"clv_fit_seconds (1M customers, 10M orders; read groups, fit, write scores)", fmt.Sprintf("%.1f", fit.Seconds()), "< 10"},
+		{"clv_run_seconds (1M customers, 10M orders; whole model incl. SQL)", fmt.Sprintf("%.1f", sum.Duration.Seconds()), "-"},
+		{"clv_peak_rss_mb (segflow process)", fmt.Sprintf("%.0f", peakRSSMB()), "< 500"},
+	}
+}
+
+// resetPeakRSS resets the kernel's high-water mark of this process's RSS.
+func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// peakRSSMB reads VmHWM, the peak RSS since the last reset.
+func peakRSSMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb float64
+			fmt.Sscanf(strings.TrimSpace(v), "%f", &kb)
+			return kb / 1024
+		}
+	}
+	return -1
 }
 
 func sampleData(ctx context.Context) figure {
