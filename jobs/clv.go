@@ -57,7 +57,9 @@ func (r *Runner) fitCLV(ctx context.Context, sum *Summary, o models.Options) err
 		if _, err := r.Warehouse.Execute(ctx, s.SQL, s.Params...); err != nil {
 			return r.record(sum, Step{Kind: "model", Name: s.Model + "." + s.Name, SQL: s.SQL}, start, err)
 		}
-		sum.Steps[len(sum.Steps)-1].Rows += int64(len(s.Params) / models.CLVScoreParams)
+		last := &sum.Steps[len(sum.Steps)-1]
+		last.Rows += int64(len(s.Params) / models.CLVScoreParams)
+		last.Duration += time.Since(start)
 	}
 	return nil
 }

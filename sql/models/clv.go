@@ -79,7 +79,7 @@ const CLVScoreParams = 5
 
 // scoreBatchRows bounds the rows of one INSERT: 5 parameters a row keep a
 // statement well under every warehouse's parameter limit.
-const scoreBatchRows = 200
+const scoreBatchRows = 1000
 
 // RenderCLVResults returns the statements that write a fit back: the
 // clv_params table, the clv_scores table (created, then filled by
