@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,6 +53,37 @@ var KnownDialects = map[string]DialectSQL{
   TIMESTAMP '2024-02-29 13:45:30.123456' AS ts, CAST(NULL AS BIGINT) AS n`,
 		Series:      func(n int) string { return fmt.Sprintf("SELECT i AS id, 'row-' || i AS label FROM range(%d) t(i)", n) },
 		Slow:        "SELECT count(*) FROM range(1000000000000) t(i) WHERE i % 7 = 3",
+		CreateTable: "CREATE TABLE %s (id BIGINT, s VARCHAR)",
+	},
+	// GoogleSQL. The BigQuery stand-in (plugins/warehouse/bigquery/bqstandin)
+	// runs these on DuckDB after its documented translations
+	// (GENERATE_ARRAY, FLOAT64, TIMESTAMP).
+	"bigquery": {
+		// NUMERIC arrives as decimal128(38, 9); the suite compares
+		// decimals by value.
+		Types: `SELECT CAST(42 AS INT64) AS i, CAST(-7 AS INT64) AS neg, CAST(123.45 AS NUMERIC) AS d,
+  CAST(1.5 AS FLOAT64) AS f, 'héllo, 世界' AS s, TRUE AS b, DATE '2024-02-29' AS dt,
+  TIMESTAMP '2024-02-29 13:45:30.123456' AS ts, CAST(NULL AS INT64) AS n`,
+		// GENERATE_ARRAY is limited to 1,048,575 elements in BigQuery.
+		Series: func(n int) string {
+			return fmt.Sprintf("SELECT id, CONCAT('row-', CAST(id AS STRING)) AS label FROM UNNEST(GENERATE_ARRAY(0, %d)) AS id", n-1)
+		},
+		Slow:        "SELECT COUNT(*) AS n FROM UNNEST(GENERATE_ARRAY(1, 1000000)) AS a CROSS JOIN UNNEST(GENERATE_ARRAY(1, 1000000)) AS b WHERE MOD(a + b, 7) = 3",
+		CreateTable: "CREATE TABLE %s (id INT64, s STRING)",
+	},
+	// Snowflake SQL. Unquoted names fold to upper case; the plugin reports
+	// upper-case column names in lower case. The Snowflake stand-in
+	// (plugins/warehouse/snowflake/sfstandin) runs these on DuckDB after
+	// its documented translations (GENERATOR, SEQ8).
+	"snowflake": {
+		Types: `SELECT CAST(42 AS BIGINT) AS i, CAST(-7 AS INTEGER) AS neg, CAST(123.45 AS DECIMAL(10,2)) AS d,
+  CAST(1.5 AS DOUBLE) AS f, 'héllo, 世界' AS s, TRUE AS b, DATE '2024-02-29' AS dt,
+  TIMESTAMP '2024-02-29 13:45:30.123456' AS ts, CAST(NULL AS BIGINT) AS n`,
+		// SEQ8 may have gaps; ROW_NUMBER over it does not.
+		Series: func(n int) string {
+			return fmt.Sprintf("SELECT id, 'row-' || id AS label FROM (SELECT ROW_NUMBER() OVER (ORDER BY SEQ8()) - 1 AS id FROM TABLE(GENERATOR(ROWCOUNT => %d)))", n)
+		},
+		Slow:        "SELECT COUNT(*) AS n FROM TABLE(GENERATOR(ROWCOUNT => 1000000000000)) WHERE MOD(SEQ8(), 7) = 3",
 		CreateTable: "CREATE TABLE %s (id BIGINT, s VARCHAR)",
 	},
 }
@@ -109,7 +142,7 @@ func RunWarehouse(t *testing.T, o Opener, opts Options) {
 			r := rows[0]
 			require.Equal(t, int64(42), r["i"])
 			require.Equal(t, int64(-7), r["neg"])
-			require.Equal(t, "123.45", r["d"])
+			requireDecimal(t, "123.45", r["d"])
 			require.Equal(t, 1.5, r["f"])
 			require.Equal(t, "héllo, 世界", r["s"])
 			require.Equal(t, true, r["b"])
@@ -190,7 +223,8 @@ func RunWarehouse(t *testing.T, o Opener, opts Options) {
 			require.ErrorAs(t, err, &se, "got %v", err)
 			require.Equal(t, 2, se.Line, "error: %v", se)
 			require.Equal(t, 3, se.Column, "error: %v", se)
-			require.Contains(t, se.Message, "no_such_column")
+			// Snowflake names the column in upper case.
+			require.Contains(t, strings.ToLower(se.Message), "no_such_column")
 		})
 
 		t.Run("cancellation stops the query", func(t *testing.T) {
@@ -245,4 +279,16 @@ func toInt64(t *testing.T, a arrow.Array, i int) int64 {
 	v, ok := core.ValueAt(a, i).(int64)
 	require.True(t, ok, "column of type %s is not an integer", a.DataType())
 	return v
+}
+
+// requireDecimal checks a decimal read by core.ValueAt (its exact string,
+// e.g. "123.450000000" for a scale-9 NUMERIC) against want by value.
+func requireDecimal(t *testing.T, want string, got any) {
+	t.Helper()
+	s, ok := got.(string)
+	require.True(t, ok, "want a decimal, got %T %v", got, got)
+	w, _ := new(big.Rat).SetString(want)
+	g, ok := new(big.Rat).SetString(s)
+	require.True(t, ok, "not a decimal: %q", s)
+	require.Zero(t, w.Cmp(g), "want %s, got %s", want, s)
 }
