@@ -51,7 +51,7 @@ var LogicalTableNames = []string{"customers", "orders", "order_lines", "products
 var RequiredSources = []string{"customers", "orders"}
 
 // BuiltinWarehouses are the warehouse plugins compiled into segflow.
-var BuiltinWarehouses = []string{"duckdb", "bigquery", "snowflake", "postgres"}
+var BuiltinWarehouses = []string{"duckdb", "bigquery", "snowflake"}
 
 // BuiltinDestinations are the destination plugins compiled into segflow
 // that need no plugins entry.
