@@ -269,7 +269,7 @@ func (r *Runner) publish(ctx context.Context, sum *Summary, sp SegmentPlan, d co
 	start := time.Now()
 	st := Step{Kind: "publish", Name: sp.Segment.Name + " -> " + d.Name}
 	res, err := r.writeSegment(ctx, sp, d)
-	st.Rows, st.Outputs = res.Records, res.Outputs
+	st.Rows, st.Outputs = res.Acknowledged, res.Outputs
 	return r.record(sum, st, start, err)
 }
 
@@ -296,25 +296,27 @@ func (r *Runner) plannedOutputs(ctx context.Context, segment string, d config.De
 		return nil, err
 	}
 	defer dest.Close()
-	if p, ok := dest.(core.OutputPlanner); ok {
-		return p.Outputs(segment), nil
+	outputs, err := dest.Outputs(ctx, segment)
+	if errors.Is(err, core.ErrNotImplemented) {
+		return nil, nil
 	}
-	return nil, nil
+	return outputs, err
 }
 
-func (r *Runner) writeSegment(ctx context.Context, sp SegmentPlan, d config.Destination) (core.WriteResult, error) {
+func (r *Runner) writeSegment(ctx context.Context, sp SegmentPlan, d config.Destination) (core.WriteSummary, error) {
 	dest, err := r.openDestination(ctx, d)
 	if err != nil {
-		return core.WriteResult{}, err
+		return core.WriteSummary{}, err
 	}
 	defer dest.Close()
 	table := r.dialect(ctx).Table(r.Config.Warehouse.OutputSchema, sp.Statement.Name)
 	rdr, err := r.Warehouse.Query(ctx, "SELECT * FROM "+table+" ORDER BY customer_id")
 	if err != nil {
-		return core.WriteResult{}, err
+		return core.WriteSummary{}, err
 	}
 	defer rdr.Release()
-	return dest.Write(ctx, sp.Segment.Name, rdr)
+	// Every member as an upsert; the step fails unless each is acknowledged.
+	return core.UpsertAll(ctx, dest, sp.Segment.Name, "customer_id", rdr)
 }
 
 func (r *Runner) readDataQuality(ctx context.Context, s models.Statement) ([]DataQuality, error) {

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -13,17 +12,23 @@ import (
 	"github.com/segflow/segflow/core/pluginhost"
 	"github.com/segflow/segflow/plugins/destination/file"
 	"github.com/segflow/segflow/plugins/sdk"
+	"github.com/segflow/segflow/plugins/warehouse/bigquery"
 	"github.com/segflow/segflow/plugins/warehouse/duckdb"
+	"github.com/segflow/segflow/plugins/warehouse/snowflake"
 )
 
 // builtinWarehouses are served by `segflow plugin serve NAME`.
 var builtinWarehouses = map[string]func() core.Warehouse{
-	"duckdb": func() core.Warehouse { return duckdb.New() },
+	"duckdb":    func() core.Warehouse { return duckdb.New() },
+	"bigquery":  func() core.Warehouse { return bigquery.New() },
+	"snowflake": func() core.Warehouse { return snowflake.New() },
 }
 
-// builtinDestinations run in-process; baseDir is the config's directory.
-var builtinDestinations = map[string]func(baseDir string) core.Destination{
-	"file": func(baseDir string) core.Destination { return file.New(baseDir) },
+// builtinDestinations are served by `segflow plugin serve NAME` too. The
+// host starts plugins in the config's directory, which relative paths in
+// their configs resolve against.
+var builtinDestinations = map[string]func() core.Destination{
+	"file": func() core.Destination { return file.New("") },
 }
 
 func builtinNames[T any](m map[string]T) []string {
@@ -40,7 +45,7 @@ func newHost(cfg *config.Config) (*pluginhost.Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &pluginhost.Host{Self: self, Builtins: builtinNames(builtinWarehouses), External: map[string]pluginhost.External{}}
+	h := &pluginhost.Host{Self: self, Builtins: builtinNames(builtinWarehouses), BuiltinDestinations: builtinNames(builtinDestinations), External: map[string]pluginhost.External{}}
 	if cfg != nil {
 		h.Dir = cfg.Dir
 		h.Logger = newLogger(cfg)
@@ -51,13 +56,14 @@ func newHost(cfg *config.Config) (*pluginhost.Host, error) {
 	return h, nil
 }
 
-// destinationOpener opens built-in destinations for a config.
+// destinationOpener launches destination plugins for a config.
 func destinationOpener(cfg *config.Config) func(string) (core.Destination, error) {
 	return func(name string) (core.Destination, error) {
-		if f, ok := builtinDestinations[name]; ok {
-			return f(cfg.Dir), nil
+		host, err := newHost(cfg)
+		if err != nil {
+			return nil, err
 		}
-		return nil, fmt.Errorf("unknown destination plugin %q (built-in: %s)", name, strings.Join(builtinNames(builtinDestinations), ", "))
+		return host.Destination(name)
 	}
 }
 
@@ -87,10 +93,7 @@ func newPluginsCmd(g *globals) *cobra.Command {
 				if l.Err != nil {
 					status = l.Err.Error()
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", l.Name, l.Kind, l.Info.Version, l.Info.Dialect, l.Source, status)
-			}
-			for _, name := range builtinNames(builtinDestinations) {
-				fmt.Fprintf(w, "%s\tdestination\t\t\tbuilt-in (in-process)\tok\n", name)
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", l.Name, l.Kind, l.Version(), l.Info.Dialect, l.Source, status)
 			}
 			return w.Flush()
 		},
@@ -106,12 +109,15 @@ func newPluginServeCmd() *cobra.Command {
 		Use:  "serve NAME",
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			newWarehouse, ok := builtinWarehouses[args[0]]
-			if !ok {
-				return usageError{fmt.Errorf("no built-in plugin %q", args[0])}
+			if newWarehouse, ok := builtinWarehouses[args[0]]; ok {
+				sdk.Serve(sdk.ServeOpts{Warehouse: newWarehouse()})
+				return nil
 			}
-			sdk.Serve(sdk.ServeOpts{Warehouse: newWarehouse()})
-			return nil
+			if newDestination, ok := builtinDestinations[args[0]]; ok {
+				sdk.Serve(sdk.ServeOpts{Destination: newDestination()})
+				return nil
+			}
+			return usageError{fmt.Errorf("no built-in plugin %q", args[0])}
 		},
 	})
 	return cmd

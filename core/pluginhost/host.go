@@ -16,6 +16,7 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 
 	"github.com/segflow/segflow/core"
+	destinationv1 "github.com/segflow/segflow/plugins/proto/destination/v1"
 	warehousev1 "github.com/segflow/segflow/plugins/proto/warehouse/v1"
 	"github.com/segflow/segflow/plugins/sdk"
 )
@@ -32,8 +33,10 @@ type External struct {
 type Host struct {
 	// Self is the segflow executable that serves the built-in plugins.
 	Self string
-	// Builtins are the names `Self plugin serve NAME` understands.
+	// Builtins are the warehouse plugins `Self plugin serve NAME` serves.
 	Builtins []string
+	// BuiltinDestinations are the destination plugins it serves.
+	BuiltinDestinations []string
 	// External plugins from config, by name.
 	External map[string]External
 	// Dir is the working directory of plugin processes, so that relative
@@ -53,6 +56,16 @@ func (h *Host) Warehouse(name string) (core.Warehouse, error) {
 	return LaunchWarehouse(cmd, checksum, h.Logger)
 }
 
+// Destination launches the named destination plugin and returns a client.
+// Close on the client stops the plugin process.
+func (h *Host) Destination(name string) (core.Destination, error) {
+	cmd, checksum, err := h.command(name, "destination")
+	if err != nil {
+		return nil, err
+	}
+	return LaunchDestination(cmd, checksum, h.Logger)
+}
+
 func (h *Host) command(name, kind string) (*exec.Cmd, []byte, error) {
 	if ext, ok := h.External[name]; ok {
 		if ext.Kind != kind {
@@ -66,25 +79,49 @@ func (h *Host) command(name, kind string) (*exec.Cmd, []byte, error) {
 		cmd.Dir = h.Dir
 		return cmd, sum, nil
 	}
-	for _, b := range h.Builtins {
+	builtins := h.Builtins
+	if kind == "destination" {
+		builtins = h.BuiltinDestinations
+	}
+	for _, b := range builtins {
 		if b == name {
 			cmd := exec.Command(h.Self, "plugin", "serve", name)
 			cmd.Dir = h.Dir
 			return cmd, nil, nil
 		}
 	}
-	return nil, nil, fmt.Errorf("unknown %s plugin %q (built-in: %v; declare external plugins under plugins:)", kind, name, h.Builtins)
+	return nil, nil, fmt.Errorf("unknown %s plugin %q (built-in: %v; declare external plugins under plugins:)", kind, name, builtins)
 }
 
 // LaunchWarehouse starts cmd as a warehouse plugin. A non-nil checksum is
 // the SHA-256 the executable must have; it is verified before launch.
 func LaunchWarehouse(cmd *exec.Cmd, checksum []byte, logger *slog.Logger) (core.Warehouse, error) {
+	raw, kill, err := launch(cmd, checksum, logger, sdk.WarehousePluginName)
+	if err != nil {
+		return nil, err
+	}
+	return NewWarehouseClient(raw.(warehousev1.WarehouseClient), kill), nil
+}
+
+// LaunchDestination starts cmd as a destination plugin, as
+// LaunchWarehouse does a warehouse plugin.
+func LaunchDestination(cmd *exec.Cmd, checksum []byte, logger *slog.Logger) (core.Destination, error) {
+	raw, kill, err := launch(cmd, checksum, logger, sdk.DestinationPluginName)
+	if err != nil {
+		return nil, err
+	}
+	return NewDestinationClient(raw.(destinationv1.DestinationClient), kill), nil
+}
+
+// launch starts a plugin process and dispenses the named plugin's raw
+// gRPC client; kill stops the process.
+func launch(cmd *exec.Cmd, checksum []byte, logger *slog.Logger, plugin string) (any, func() error, error) {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	cfg := &goplugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
-		Plugins:          sdk.PluginSet(nil),
+		Plugins:          sdk.Plugins(sdk.ServeOpts{}),
 		Cmd:              cmd,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		GRPCDialOptions:  append(sdk.DialOptions(), callOptions()),
@@ -93,7 +130,7 @@ func LaunchWarehouse(cmd *exec.Cmd, checksum []byte, logger *slog.Logger) (core.
 	}
 	if checksum != nil {
 		if err := VerifyChecksum(cmd.Path, checksum); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		cfg.SecureConfig = &goplugin.SecureConfig{Checksum: checksum, Hash: sha256.New()}
 	}
@@ -101,15 +138,14 @@ func LaunchWarehouse(cmd *exec.Cmd, checksum []byte, logger *slog.Logger) (core.
 	rpc, err := client.Client()
 	if err != nil {
 		client.Kill()
-		return nil, fmt.Errorf("start plugin %s: %w", cmd.Path, err)
+		return nil, nil, fmt.Errorf("start plugin %s: %w", cmd.Path, err)
 	}
-	raw, err := rpc.Dispense(sdk.WarehousePluginName)
+	raw, err := rpc.Dispense(plugin)
 	if err != nil {
 		client.Kill()
-		return nil, fmt.Errorf("plugin %s: %w", cmd.Path, err)
+		return nil, nil, fmt.Errorf("plugin %s: %w", cmd.Path, err)
 	}
-	kill := func() error { client.Kill(); return nil }
-	return NewWarehouseClient(raw.(warehousev1.WarehouseClient), kill), nil
+	return raw, func() error { client.Kill(); return nil }, nil
 }
 
 // VerifyChecksum checks the SHA-256 of the file at path. go-plugin checks
@@ -133,15 +169,28 @@ func VerifyChecksum(path string, want []byte) error {
 // Listing describes one plugin for `segflow plugins list`.
 type Listing struct {
 	Name, Kind, Source string
-	Info               core.WarehouseInfo
-	Err                error
+	// Info is set for warehouse plugins, Destination for destinations.
+	Info        core.WarehouseInfo
+	Destination core.DestinationInfo
+	Err         error
 }
 
-// List launches every known warehouse plugin to ask for its info.
+// Version is the plugin's version, whatever its kind.
+func (l Listing) Version() string {
+	if l.Kind == "destination" {
+		return l.Destination.Version
+	}
+	return l.Info.Version
+}
+
+// List launches every known plugin to ask for its info.
 func (h *Host) List(ctx context.Context) []Listing {
 	var out []Listing
 	for _, b := range h.Builtins {
 		out = append(out, h.describe(ctx, b, "warehouse", "built-in"))
+	}
+	for _, b := range h.BuiltinDestinations {
+		out = append(out, h.describe(ctx, b, "destination", "built-in"))
 	}
 	names := make([]string, 0, len(h.External))
 	for n := range h.External {
@@ -157,16 +206,24 @@ func (h *Host) List(ctx context.Context) []Listing {
 
 func (h *Host) describe(ctx context.Context, name, kind, source string) Listing {
 	l := Listing{Name: name, Kind: kind, Source: source}
-	if kind != "warehouse" {
-		return l
+	switch kind {
+	case "warehouse":
+		wh, err := h.Warehouse(name)
+		if err != nil {
+			l.Err = err
+			return l
+		}
+		defer wh.Close()
+		l.Info, l.Err = wh.Info(ctx)
+	case "destination":
+		d, err := h.Destination(name)
+		if err != nil {
+			l.Err = err
+			return l
+		}
+		defer d.Close()
+		l.Destination, l.Err = d.Info(ctx)
 	}
-	wh, err := h.Warehouse(name)
-	if err != nil {
-		l.Err = err
-		return l
-	}
-	defer wh.Close()
-	l.Info, l.Err = wh.Info(ctx)
 	return l
 }
 

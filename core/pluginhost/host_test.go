@@ -30,8 +30,12 @@ import (
 const childEnv = "PLUGINHOST_TEST_CHILD"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "dying" {
+	switch os.Getenv(childEnv) {
+	case "dying":
 		sdk.Serve(sdk.ServeOpts{Warehouse: &dyingWarehouse{}})
+		os.Exit(0)
+	case "echo":
+		sdk.Serve(sdk.ServeOpts{Destination: echoDestination{}})
 		os.Exit(0)
 	}
 	os.Exit(m.Run())

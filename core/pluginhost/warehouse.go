@@ -16,6 +16,7 @@ import (
 
 	"github.com/segflow/segflow/core"
 	"github.com/segflow/segflow/core/arrowipc"
+	destinationv1 "github.com/segflow/segflow/plugins/proto/destination/v1"
 	warehousev1 "github.com/segflow/segflow/plugins/proto/warehouse/v1"
 	"github.com/segflow/segflow/plugins/sdk"
 )
@@ -243,6 +244,8 @@ func FromStatus(err error) error {
 	for _, d := range st.Details() {
 		switch d := d.(type) {
 		case *warehousev1.FieldError:
+			fields = append(fields, &core.FieldError{Field: d.GetField(), Message: d.GetMessage()})
+		case *destinationv1.FieldError:
 			fields = append(fields, &core.FieldError{Field: d.GetField(), Message: d.GetMessage()})
 		case *warehousev1.SQLError:
 			return &core.SQLError{Message: d.GetMessage(), Line: int(d.GetLine()), Column: int(d.GetColumn())}

@@ -1,7 +1,8 @@
-// Package pluginstest is the conformance suite every warehouse plugin
-// runs, built-in or third-party. Call RunWarehouse from a test with a
-// function that opens the plugin; run it three ways to prove the plugin
-// behaves the same in-process and across the plugin boundary:
+// Package pluginstest is the conformance suite every plugin runs, built-in
+// or third-party: RunWarehouse for warehouses, RunDestination for
+// destinations. Call it from a test with a function that opens the plugin;
+// run it three ways to prove the plugin behaves the same in-process and
+// across the plugin boundary:
 //
 //	func TestMain(m *testing.M) {
 //		pluginstest.ServeIfChild(func() core.Warehouse { return mine.New() })
@@ -14,4 +15,18 @@
 //		pluginstest.RunWarehouse(t, pluginstest.InProcessGRPC(mine.New), opts)
 //		pluginstest.RunWarehouse(t, pluginstest.Subprocess(), opts)
 //	}
+//
+// Destinations do the same with ServeDestinationIfChild,
+// DirectDestination, InProcessGRPCDestination and SubprocessDestination;
+// DestinationOptions.Read tells the suite how to read back what the
+// destination holds (its files, its stand-in server's state). The suite
+// checks info, configuration errors, that every upsert is acknowledged
+// exactly once with the caller's batch, row and key, updates or snapshot
+// replacement, removes (or their clear rejection), batches beyond the
+// limits split by the host, per-record errors, cancellation, a large
+// write in bounded memory with every batch released, and, for the
+// subprocess, a plugin killed mid-write.
+//
+// Package memdest is a destination for tests that can refuse records,
+// acknowledge late and out of order, and crash after N batches.
 package pluginstest

@@ -10,11 +10,12 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/segflow/segflow/core"
+	destinationv1 "github.com/segflow/segflow/plugins/proto/destination/v1"
 	warehousev1 "github.com/segflow/segflow/plugins/proto/warehouse/v1"
 )
 
 // Handshake is shared by host and plugins. ProtocolVersion follows the
-// proto package's major version.
+// proto packages' major version (warehouse/v1 and destination/v1).
 var Handshake = goplugin.HandshakeConfig{
 	ProtocolVersion:  1,
 	MagicCookieKey:   "SEGFLOW_PLUGIN",
@@ -22,7 +23,10 @@ var Handshake = goplugin.HandshakeConfig{
 }
 
 // Plugin names in the go-plugin plugin set.
-const WarehousePluginName = "warehouse"
+const (
+	WarehousePluginName   = "warehouse"
+	DestinationPluginName = "destination"
+)
 
 // maxRecvBytes raises the plugin server's gRPC receive limit above the
 // 4 MiB default so that large statements and parameter lists from the host
@@ -46,26 +50,63 @@ func (p *WarehousePlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, 
 	return warehousev1.NewWarehouseClient(c), nil
 }
 
-// PluginSet returns the go-plugin plugin set for the given implementations.
+// DestinationPlugin adapts a core.Destination to go-plugin, as
+// WarehousePlugin does a warehouse.
+type DestinationPlugin struct {
+	goplugin.Plugin // net/rpc is not offered; only gRPC
+	Impl            core.Destination
+}
+
+func (p *DestinationPlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error {
+	destinationv1.RegisterDestinationServer(s, &destinationServer{impl: p.Impl})
+	return nil
+}
+
+func (p *DestinationPlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return destinationv1.NewDestinationClient(c), nil
+}
+
+// PluginSet returns the go-plugin plugin set serving a warehouse.
 func PluginSet(wh core.Warehouse) goplugin.PluginSet {
 	return goplugin.PluginSet{WarehousePluginName: &WarehousePlugin{Impl: wh}}
 }
 
-// ServeOpts says what a plugin process serves.
+// Plugins returns the go-plugin plugin set for what opts serves. With
+// nothing set it names every kind, which is what a host needs to dispense
+// clients.
+func Plugins(opts ServeOpts) goplugin.PluginSet {
+	ps := goplugin.PluginSet{}
+	if opts.Warehouse != nil || opts.Destination == nil {
+		ps[WarehousePluginName] = &WarehousePlugin{Impl: opts.Warehouse}
+	}
+	if opts.Destination != nil || opts.Warehouse == nil {
+		ps[DestinationPluginName] = &DestinationPlugin{Impl: opts.Destination}
+	}
+	return ps
+}
+
+// ServeOpts says what a plugin process serves: a warehouse, a
+// destination, or both.
 type ServeOpts struct {
-	Warehouse core.Warehouse
+	Warehouse   core.Warehouse
+	Destination core.Destination
 	// Test, when set, serves in go-plugin's reattach test mode.
 	Test *goplugin.ServeTestConfig
 }
 
-// Serve runs the plugin until the host disconnects, then closes the
-// warehouse so it can flush (DuckDB checkpoints its WAL). It is the whole
+// Serve runs the plugin until the host disconnects, then closes what it
+// served so it can flush (DuckDB checkpoints its WAL). It is the whole
 // main of a plugin binary. Logs go to stderr, which the host forwards.
 func Serve(opts ServeOpts) {
-	defer opts.Warehouse.Close()
+	if opts.Warehouse != nil {
+		defer opts.Warehouse.Close()
+	}
+	if opts.Destination != nil {
+		defer opts.Destination.Close()
+	}
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: Handshake,
-		Plugins:         PluginSet(opts.Warehouse),
+		Plugins:         Plugins(opts),
 		GRPCServer:      GRPCServer,
 		Logger: hclog.New(&hclog.LoggerOptions{
 			Output: os.Stderr, Level: hclog.Info, JSONFormat: true,
@@ -98,6 +139,14 @@ func DialOptions() []grpc.DialOption {
 		grpc.WithWriteBufferSize(1 << 20),
 		grpc.WithReadBufferSize(1 << 20),
 	}
+}
+
+// UnimplementedDestination can be embedded to answer the optional calls
+// with core.ErrNotImplemented.
+type UnimplementedDestination struct{}
+
+func (UnimplementedDestination) Outputs(context.Context, string) ([]string, error) {
+	return nil, core.ErrNotImplemented
 }
 
 // UnimplementedWarehouse can be embedded to answer the optional calls

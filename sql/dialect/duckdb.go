@@ -65,6 +65,35 @@ func (DuckDB) DaysBetween(start, end string) string {
 	return fmt.Sprintf("DATE_DIFF('day', %s, %s)", start, end)
 }
 
+// AddDays implements Dialect. DATE + INTEGER is a DATE in DuckDB.
+func (DuckDB) AddDays(date, n string) string {
+	return fmt.Sprintf("CAST((%s) + CAST((%s) AS INTEGER) AS DATE)", date, n)
+}
+
+// AddMonths implements Dialect. Adding an INTERVAL clamps the day to
+// the end of a shorter month; the result is cast back from TIMESTAMP.
+func (DuckDB) AddMonths(date, n string) string {
+	return fmt.Sprintf("CAST((%s) + TO_MONTHS(CAST((%s) AS INTEGER)) AS DATE)", date, n)
+}
+
+// TruncMonth implements Dialect.
+func (DuckDB) TruncMonth(date string) string {
+	return fmt.Sprintf("CAST(DATE_TRUNC('month', %s) AS DATE)", date)
+}
+
+// MonthsBetween implements Dialect. DATE_DIFF counts month boundaries.
+func (DuckDB) MonthsBetween(start, end string) string {
+	return fmt.Sprintf("DATE_DIFF('month', %s, %s)", start, end)
+}
+
+// SafeDivide implements Dialect.
+func (DuckDB) SafeDivide(num, den string) string {
+	return fmt.Sprintf("(%s) / NULLIF(%s, 0)", num, den)
+}
+
+// Qualify implements Dialect.
+func (DuckDB) Qualify(condition string) string { return "QUALIFY " + condition }
+
 // CreateTableAs implements Dialect.
 func (DuckDB) CreateTableAs(table, query string) string {
 	return "CREATE OR REPLACE TABLE " + table + " AS\n" + query

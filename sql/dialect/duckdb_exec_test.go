@@ -75,3 +75,58 @@ func TestDuckDBLiteralsExecute(t *testing.T) {
 		require.NoError(t, err, "type %v", typ)
 	}
 }
+
+// TestDuckDBDateFunctionsExecute checks the date arithmetic on DuckDB,
+// with the answers worked out by calendar.
+func TestDuckDBDateFunctionsExecute(t *testing.T) {
+	t.Parallel()
+	db := openDuckDB(t)
+	d := DuckDB{}
+	day := func(y int, m time.Month, dd int) string {
+		return d.DateLiteral(time.Date(y, m, dd, 0, 0, 0, 0, time.UTC))
+	}
+	dates := map[string]string{
+		d.AddMonths(day(2024, 3, 31), "-1"):                      "2024-02-29", // clamped to the leap day
+		d.AddMonths(day(2023, 3, 31), "-1"):                      "2023-02-28",
+		d.AddMonths(day(2024, 1, 31), "1"):                       "2024-02-29",
+		d.AddMonths(day(2024, 6, 1), "-15"):                      "2023-03-01",
+		d.AddMonths(day(2024, 6, 1), "2 + 1"):                    "2024-09-01", // n is parenthesised
+		d.AddDays(day(2024, 2, 28), "1"):                         "2024-02-29",
+		d.AddDays(day(2024, 3, 1), "-30"):                        "2024-01-31",
+		d.AddDays(day(2024, 3, 1), "10 - 40"):                    "2024-01-31",
+		d.TruncMonth(day(2024, 2, 29)):                           "2024-02-01",
+		d.TruncMonth("CAST('2024-12-31 23:59:59' AS TIMESTAMP)"): "2024-12-01",
+	}
+	for expr, want := range dates {
+		var got time.Time
+		require.NoError(t, db.QueryRow("SELECT "+expr).Scan(&got), expr)
+		require.Equal(t, want, got.Format(time.DateOnly), expr)
+		// The result is a DATE, not a TIMESTAMP.
+		var typ string
+		require.NoError(t, db.QueryRow("SELECT typeof("+expr+")").Scan(&typ))
+		require.Equal(t, "DATE", typ, expr)
+	}
+	ints := map[string]int{
+		d.MonthsBetween(day(2023, 3, 1), day(2024, 6, 1)):  15,
+		d.MonthsBetween(day(2024, 6, 1), day(2023, 3, 1)):  -15,
+		d.MonthsBetween(day(2024, 1, 1), day(2024, 1, 1)):  0,
+		d.MonthsBetween(day(2023, 12, 1), day(2024, 1, 1)): 1,
+		d.DaysBetween(day(2024, 3, 1), day(2024, 2, 1)):    -29,
+	}
+	for expr, want := range ints {
+		var got int
+		require.NoError(t, db.QueryRow("SELECT "+expr).Scan(&got), expr)
+		require.Equal(t, want, got, expr)
+	}
+
+	var q sql.NullFloat64
+	require.NoError(t, db.QueryRow("SELECT "+d.SafeDivide("CAST(3 AS DOUBLE)", "2")).Scan(&q))
+	require.Equal(t, sql.NullFloat64{Float64: 1.5, Valid: true}, q)
+	require.NoError(t, db.QueryRow("SELECT "+d.SafeDivide("1", "1 - 1")).Scan(&q))
+	require.False(t, q.Valid, "division by zero is NULL")
+
+	var n int
+	require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM (
+		SELECT x FROM range(10) AS r(x) WHERE TRUE `+d.Qualify("ROW_NUMBER() OVER (ORDER BY x DESC) <= 3")+`)`).Scan(&n))
+	require.Equal(t, 3, n)
+}

@@ -21,7 +21,10 @@ import (
 	"github.com/segflow/segflow/core/pluginhost"
 	"github.com/segflow/segflow/core/sampledata"
 	"github.com/segflow/segflow/jobs"
+	"github.com/segflow/segflow/plugins/pluginstest"
+	"github.com/segflow/segflow/plugins/warehouse/bigquery/bqstandin"
 	"github.com/segflow/segflow/plugins/warehouse/duckdb"
+	"github.com/segflow/segflow/plugins/warehouse/snowflake/sfstandin"
 )
 
 type figure struct {
@@ -39,6 +42,7 @@ func main() {
 	}
 	add(clvFit(ctx)...)
 	add(arrowThroughput(ctx)...)
+	add(standInThroughput(ctx)...)
 	add(sampleData(ctx))
 
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
@@ -98,6 +102,47 @@ func arrowThroughput(ctx context.Context) []figure {
 		{"arrow_query_plugin_subprocess_rows_per_s (10M x 6)", fmt.Sprintf("%.0f", bestSub), "-"},
 		{"arrow_query_subprocess_vs_in_process_ratio", fmt.Sprintf("%.2f", bestSub/bestIn), ">= 0.80"},
 	}
+}
+
+// standInThroughput reads a 5M-row result through the plugin boundary
+// from each cloud warehouse's local stand-in, next to the DuckDB plugin.
+// The stand-ins run DuckDB behind their wire protocols, so the figures
+// measure segflow's client path, not BigQuery's or Snowflake's engines.
+func standInThroughput(ctx context.Context) []figure {
+	const rows = 5_000_000
+	type target struct {
+		name   string
+		start  func() (string, func() error, error)
+		series string
+	}
+	targets := []target{
+		{"duckdb", func() (string, func() error, error) { return `{}`, func() error { return nil }, nil }, pluginstest.KnownDialects["duckdb"].Series(rows)},
+		{"bigquery", bqstandin.StartForBench, pluginstest.KnownDialects["bigquery"].Series(rows)},
+		{"snowflake", sfstandin.StartForBench, pluginstest.KnownDialects["snowflake"].Series(rows)},
+	}
+	var out []figure
+	for _, tg := range targets {
+		cfg, stop, err := tg.start()
+		must(0, err)
+		wh := must(pluginhost.LaunchWarehouse(exec.Command(filepath.Join("bin", "segflow"), "plugin", "serve", tg.name), nil, nil))
+		must(0, wh.Configure(ctx, []byte(cfg)))
+		start := time.Now()
+		rdr := must(wh.Query(ctx, tg.series))
+		var n int64
+		for rdr.Next() {
+			n += rdr.RecordBatch().NumRows()
+		}
+		must(0, rdr.Err())
+		rdr.Release()
+		rate := float64(n) / time.Since(start).Seconds()
+		wh.Close()
+		must(0, stop())
+		if n != rows {
+			must(0, fmt.Errorf("%s: read %d rows, want %d", tg.name, n, rows))
+		}
+		out = append(out, figure{"plugin_read_5m_rows_per_s " + tg.name + " (stand-in for cloud warehouses)", fmt.Sprintf("%.0f", rate), "-"})
+	}
+	return out
 }
 
 // clvFit times the clv model's Go stage on 1M customers with 10M orders:
