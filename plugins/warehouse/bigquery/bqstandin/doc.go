@@ -49,6 +49,9 @@
 //     TIMESTAMP become DOUBLE, DECIMAL(38,9), DECIMAL(38,9), BLOB,
 //     TIMESTAMP and TIMESTAMPTZ (not when called as a function).
 //   - UNNEST(GENERATE_ARRAY(a, b)) AS x becomes range(a, (b) + 1) AS x(x).
+//   - A '...' string literal holding a backslash escape becomes DuckDB's
+//     E'...', which reads the same escapes.
+//   - DATE_DIFF(end, start, PART) becomes date_diff('part', start, end).
 //
 // Errors come back as BigQuery reports them: a failed job has
 // status.errorResult {reason: invalidQuery, location: query} and

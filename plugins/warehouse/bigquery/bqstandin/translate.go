@@ -3,6 +3,7 @@
 package bqstandin
 
 import (
+	"github.com/segflow/segflow/plugins/warehouse/internal/standinsql"
 	"regexp"
 	"strings"
 )
@@ -11,18 +12,30 @@ import (
 // the package documentation). It only touches SQL outside string
 // literals and comments, and never adds or removes a line break.
 func translate(sql string) string {
-	var out strings.Builder
+	var pieces []standinsql.Piece
 	for _, seg := range segments(sql) {
 		switch {
 		case seg.code:
-			out.WriteString(translateCode(seg.text))
+			pieces = append(pieces, standinsql.Piece{Text: translateCode(seg.text), Code: true})
 		case strings.HasPrefix(seg.text, "`"):
-			out.WriteString(backquoted(seg.text))
+			pieces = append(pieces, standinsql.Piece{Text: backquoted(seg.text)})
+		case strings.HasPrefix(seg.text, "'") && strings.Contains(seg.text, `\`):
+			// GoogleSQL escapes with backslashes; DuckDB does so only in
+			// E'...' strings, which read the same escapes.
+			pieces = append(pieces, standinsql.Piece{Text: "E" + seg.text})
 		default:
-			out.WriteString(seg.text)
+			pieces = append(pieces, standinsql.Piece{Text: seg.text})
 		}
 	}
-	return out.String()
+	return standinsql.Rewrite(pieces, func(code string) string {
+		// DATE_DIFF(end, start, PART) is DuckDB's date_diff('part', start, end).
+		return standinsql.Calls(code, "DATE_DIFF", func(a []string) string {
+			if len(a) != 3 {
+				return "DATE_DIFF(" + strings.Join(a, ", ") + ")"
+			}
+			return "date_diff('" + strings.ToLower(a[2]) + "', " + a[1] + ", " + a[0] + ")"
+		})
+	})
 }
 
 var (

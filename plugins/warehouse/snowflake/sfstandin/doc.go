@@ -51,6 +51,13 @@
 //
 //   - TABLE(GENERATOR(ROWCOUNT => n)) becomes range(n).
 //   - SEQ4() and SEQ8() become range, the column of that range(n).
+//   - A '...' string literal holding a backslash escape becomes DuckDB's
+//     E'...', which reads the same escapes.
+//   - The type names NUMBER, FLOAT and TIMESTAMP_NTZ become
+//     DECIMAL(38,0), DOUBLE and TIMESTAMP (not when called or given a
+//     precision).
+//   - DATEDIFF(part, a, b) becomes date_diff('part', a, b), and
+//     DATEADD(part, n, d) becomes d + to_parts(n).
 //
 // Errors come back in Snowflake's shape: success false, a code (001003
 // syntax error, 000904 invalid identifier, 002003 missing object, 000604

@@ -3,6 +3,7 @@
 package sfstandin
 
 import (
+	"github.com/segflow/segflow/plugins/warehouse/internal/standinsql"
 	"regexp"
 	"strings"
 )
@@ -12,21 +13,56 @@ var (
 	generator = regexp.MustCompile(`(?i)\bTABLE\s*\(\s*GENERATOR\s*\(\s*ROWCOUNT\s*=>\s*(\d+)\s*\)\s*\)`)
 	// SEQ4()/SEQ8() number GENERATOR's rows; range's one column does.
 	seq = regexp.MustCompile(`(?i)\bSEQ[48]\s*\(\s*\)`)
+	// Snowflake type names DuckDB lacks or reads differently (FLOAT is
+	// 64-bit in Snowflake, 32-bit in DuckDB); not when called or given a
+	// precision, as in NUMBER(10, 2), which DuckDB does not know either
+	// but segflow does not write.
+	sfType = regexp.MustCompile(`(?i)\b(NUMBER|FLOAT|TIMESTAMP_NTZ)\b(\s*\()?`)
 )
+
+var sfTypes = map[string]string{"NUMBER": "DECIMAL(38,0)", "FLOAT": "DOUBLE", "TIMESTAMP_NTZ": "TIMESTAMP"}
 
 // translate rewrites the few Snowflake spellings DuckDB cannot run (see
 // the package documentation), outside string literals, quoted names and
 // comments, without adding or removing a line break.
 func translate(sql string) string {
-	var out strings.Builder
+	var pieces []standinsql.Piece
 	for _, seg := range segments(sql) {
-		if seg.code {
+		switch {
+		case seg.code:
 			seg.text = generator.ReplaceAllString(seg.text, "range($1)")
 			seg.text = seq.ReplaceAllString(seg.text, "range")
+			seg.text = sfType.ReplaceAllStringFunc(seg.text, func(m string) string {
+				if strings.HasSuffix(m, "(") {
+					return m
+				}
+				return sfTypes[strings.ToUpper(m)]
+			})
+			pieces = append(pieces, standinsql.Piece{Text: seg.text, Code: true})
+		case strings.HasPrefix(seg.text, "'") && strings.Contains(seg.text, `\`):
+			// Snowflake reads backslash escapes in every string; DuckDB
+			// only in E'...' strings.
+			pieces = append(pieces, standinsql.Piece{Text: "E" + seg.text})
+		default:
+			pieces = append(pieces, standinsql.Piece{Text: seg.text})
 		}
-		out.WriteString(seg.text)
 	}
-	return out.String()
+	return standinsql.Rewrite(pieces, func(code string) string {
+		// DATEDIFF(part, start, end): DuckDB wants the part as a string.
+		code = standinsql.Calls(code, "DATEDIFF", func(a []string) string {
+			if len(a) != 3 {
+				return "DATEDIFF(" + strings.Join(a, ", ") + ")"
+			}
+			return "date_diff('" + strings.ToLower(a[0]) + "', " + a[1] + ", " + a[2] + ")"
+		})
+		// DATEADD(part, n, date) is date + n parts.
+		return standinsql.Calls(code, "DATEADD", func(a []string) string {
+			if len(a) != 3 {
+				return "DATEADD(" + strings.Join(a, ", ") + ")"
+			}
+			return "CAST((" + a[2] + ") + to_" + strings.ToLower(a[0]) + "s(CAST(" + a[1] + " AS INTEGER)) AS DATE)"
+		})
+	})
 }
 
 type segment struct {
