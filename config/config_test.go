@@ -223,7 +223,7 @@ jobs:
 		"segflow.yaml:18:3: models.as_of: want a date as YYYY-MM-DD",
 		"segflow.yaml:20:5: models.rfm.window_months: must be between 1 and 120, got 0",
 		"segflow.yaml:22:5: segments[0].name: \"VIP\" is not a valid name",
-		"segflow.yaml:23:5: segments[0].model: unknown model \"ltv\"",
+		"segflow.yaml:23:5: segments[0].model: model \"ltv\" (did you mean \"clv\"?) has no row per customer to filter",
 		"segflow.yaml:24:18: segments[0].attributes[0]: \"e-mail\" is not a column name",
 		"segflow.yaml:24:35: segments[0].attributes[2]: duplicate attribute \"email\"",
 		"segflow.yaml:25:5: segments[1].name: duplicate name \"VIP\"",

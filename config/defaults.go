@@ -43,6 +43,17 @@ func (c *Config) withDefaults() {
 	if c.Warehouse.OutputSchema == "" {
 		c.Warehouse.OutputSchema = DefaultOutputSchema
 	}
+	if c.State.DSN == "" {
+		c.State.DSN = ".segflow/state.db"
+	}
+	for i := range c.Jobs {
+		if c.Jobs[i].CatchUp == "" {
+			c.Jobs[i].CatchUp = "one"
+		}
+	}
+	if c.Models.Lifecycle.PeriodDays == 0 && !c.inFile("models.lifecycle.period_days") {
+		c.Models.Lifecycle.PeriodDays = 30
+	}
 	if c.Models.CLV.TimeUnit == "" && !c.inFile("models.clv.time_unit") {
 		c.Models.CLV.TimeUnit = "week"
 	}

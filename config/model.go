@@ -57,8 +57,12 @@ var BuiltinWarehouses = []string{"duckdb", "bigquery", "snowflake"}
 // that need no plugins entry.
 var BuiltinDestinations = []string{"file"}
 
-// KnownModels are the models a segment or a job may name.
-var KnownModels = []string{"rfm", "clv"}
+// KnownModels are the models a job may name.
+var KnownModels = []string{"rfm", "lifecycle", "cohort", "clv", "attribution", "affinity"}
+
+// SegmentModels are the models with one row per customer, which a
+// segment may filter.
+var SegmentModels = []string{"rfm", "lifecycle", "clv"}
 
 // Plugin kinds.
 const (

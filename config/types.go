@@ -20,6 +20,7 @@ type Config struct {
 	Segments     []Segment     `yaml:"segments"`
 	Destinations []Destination `yaml:"destinations"`
 	Jobs         []Job         `yaml:"jobs"`
+	State        State         `yaml:"state"`
 
 	// Dir is the directory of the config file; relative paths in the
 	// config are resolved against it. Set by Load, not by YAML.
@@ -88,9 +89,64 @@ type Source struct {
 type Models struct {
 	// AsOf fixes the analysis date of every model (YYYY-MM-DD); for clv it
 	// is the end of the calibration period. Default: today in Timezone.
-	AsOf string `yaml:"as_of"`
-	RFM  RFM    `yaml:"rfm"`
-	CLV  CLV    `yaml:"clv"`
+	AsOf        string      `yaml:"as_of"`
+	RFM         RFM         `yaml:"rfm"`
+	Lifecycle   Lifecycle   `yaml:"lifecycle"`
+	CLV         CLV         `yaml:"clv"`
+	Attribution Attribution `yaml:"attribution"`
+	Affinity    Affinity    `yaml:"affinity"`
+}
+
+// Attribution configures the attribution models.
+type Attribution struct {
+	// LookbackDays: touches up to this many days before an order are
+	// credited with it. Default 30.
+	LookbackDays int `yaml:"lookback_days"`
+	// HalfLifeDays of the time_decay model. Default 7.
+	HalfLifeDays float64 `yaml:"half_life_days"`
+	// ReuseTouches lets one touch be credited to every order in its
+	// lookback; by default a touch counts only for the next order.
+	ReuseTouches bool `yaml:"reuse_touches"`
+	// PositionWeights adds the custom_position model with these weights.
+	PositionWeights *PositionWeights `yaml:"position_weights"`
+	// WindowMonths limits conversions to the last months up to as_of;
+	// default all history.
+	WindowMonths int `yaml:"window_months"`
+}
+
+// PositionWeights are the custom_position model's weights of the first,
+// all middle and the last touch; they are scaled to sum to 1.
+type PositionWeights struct {
+	First  float64 `yaml:"first"`
+	Middle float64 `yaml:"middle"`
+	Last   float64 `yaml:"last"`
+}
+
+// Affinity configures the market-basket analysis.
+type Affinity struct {
+	// MinCount: pairs seen in fewer baskets are not reported. Default 5.
+	MinCount int `yaml:"min_count"`
+	// MinSupport: pairs with a smaller share of baskets are not reported.
+	MinSupport float64 `yaml:"min_support"`
+	// TopK keeps the K consequents with the highest lift per antecedent;
+	// default all.
+	TopK int `yaml:"top_k"`
+	// Recommendations per customer. Default 5.
+	Recommendations int `yaml:"recommendations"`
+}
+
+// Lifecycle configures the lifecycle model's stage thresholds.
+type Lifecycle struct {
+	// ActiveDays: a contact whose last purchase is at most this many days
+	// ago is active (or a first-time buyer). Default: derived from the
+	// data, the 75th percentile of repeat buyers' gaps between purchases.
+	ActiveDays int `yaml:"active_days"`
+	// InactiveDays: beyond this many days a contact is inactive; between
+	// the two, defecting. Default: the 95th percentile of the same gaps.
+	InactiveDays int `yaml:"inactive_days"`
+	// PeriodDays is how far back the earlier stages of the transitions
+	// are taken. Default 30.
+	PeriodDays int `yaml:"period_days"`
 }
 
 // CLV configures the clv model (BG/NBD and Gamma-Gamma).
@@ -155,4 +211,20 @@ type Job struct {
 	Segments []string `yaml:"segments"`
 	// Timeout bounds one run (Go duration). Default 1h.
 	Timeout time.Duration `yaml:"timeout"`
+	// Retries is how many more attempts a failed run gets. Default 0.
+	Retries int `yaml:"retries"`
+	// Backoff is the wait before the first retry, doubled before each
+	// further one. Default 30s.
+	Backoff time.Duration `yaml:"backoff"`
+	// CatchUp says what a scheduler that was down does with the times it
+	// missed: one (run once now, the default), none, or all.
+	CatchUp string `yaml:"catch_up"`
+}
+
+// State says where run history and job locks are kept.
+type State struct {
+	// DSN is a SQLite file path (relative to the config file) or a
+	// postgres:// URL, for several segflow instances sharing one
+	// history. Default ".segflow/state.db".
+	DSN string `yaml:"dsn"`
 }

@@ -190,6 +190,36 @@ func (v *validator) models() {
 	if h := v.c.Models.CLV.Horizon; h < 1 || h > 1000 {
 		v.errorf("models.clv.horizon", "must be between 1 and 1000, got %d", h)
 	}
+	lc := v.c.Models.Lifecycle
+	if lc.ActiveDays < 0 {
+		v.errorf("models.lifecycle.active_days", "must not be negative, got %d", lc.ActiveDays)
+	}
+	if lc.InactiveDays < 0 || (lc.InactiveDays > 0 && lc.InactiveDays <= lc.ActiveDays) {
+		v.errorf("models.lifecycle.inactive_days", "must be greater than active_days (%d), got %d", lc.ActiveDays, lc.InactiveDays)
+	}
+	if lc.PeriodDays < 1 || lc.PeriodDays > 3660 {
+		v.errorf("models.lifecycle.period_days", "must be between 1 and 3660, got %d", lc.PeriodDays)
+	}
+	at := v.c.Models.Attribution
+	if at.LookbackDays < 0 || at.LookbackDays > 3660 {
+		v.errorf("models.attribution.lookback_days", "must be between 1 and 3660, got %d", at.LookbackDays)
+	}
+	if at.HalfLifeDays < 0 {
+		v.errorf("models.attribution.half_life_days", "must be positive, got %g", at.HalfLifeDays)
+	}
+	if w := at.PositionWeights; w != nil && (w.First < 0 || w.Middle < 0 || w.Last < 0 || w.First+w.Middle+w.Last == 0) {
+		v.errorf("models.attribution.position_weights", "weights must not be negative and must not all be 0")
+	}
+	if at.WindowMonths < 0 {
+		v.errorf("models.attribution.window_months", "must not be negative, got %d", at.WindowMonths)
+	}
+	af := v.c.Models.Affinity
+	if af.MinCount < 0 || af.TopK < 0 || af.Recommendations < 0 {
+		v.errorf("models.affinity", "min_count, top_k and recommendations must not be negative")
+	}
+	if af.MinSupport < 0 || af.MinSupport > 1 {
+		v.errorf("models.affinity.min_support", "must be between 0 and 1, got %g", af.MinSupport)
+	}
 	rfm := v.c.Models.RFM
 	if rfm.WindowMonths < 1 || rfm.WindowMonths > 120 {
 		v.errorf("models.rfm.window_months", "must be between 1 and 120, got %d", rfm.WindowMonths)
@@ -256,9 +286,9 @@ func (v *validator) segments() {
 		}
 		switch {
 		case s.Model == "":
-			v.errorf(path+".model", "required: one of %s", strings.Join(KnownModels, ", "))
-		case !slices.Contains(KnownModels, s.Model):
-			v.errorf(path+".model", "unknown model %q%s (known: %s)", s.Model, didYouMean(s.Model, KnownModels), strings.Join(KnownModels, ", "))
+			v.errorf(path+".model", "required: one of %s", strings.Join(SegmentModels, ", "))
+		case !slices.Contains(SegmentModels, s.Model):
+			v.errorf(path+".model", "model %q%s has no row per customer to filter (segments use: %s)", s.Model, didYouMean(s.Model, SegmentModels), strings.Join(SegmentModels, ", "))
 		}
 		attrs := map[string]bool{}
 		for j, a := range s.Attributes {
@@ -328,6 +358,15 @@ func (v *validator) jobs() {
 		}
 		if j.Timeout <= 0 {
 			v.errorf(path+".timeout", "must be positive, got %s", j.Timeout)
+		}
+		if j.Retries < 0 || j.Retries > 100 {
+			v.errorf(path+".retries", "must be between 0 and 100, got %d", j.Retries)
+		}
+		if j.Backoff < 0 {
+			v.errorf(path+".backoff", "must not be negative, got %s", j.Backoff)
+		}
+		if j.CatchUp != "one" && j.CatchUp != "none" && j.CatchUp != "all" {
+			v.errorf(path+".catch_up", "must be one, none or all, got %q", j.CatchUp)
 		}
 		if j.Schedule != "" && !plausibleSchedule(j.Schedule) {
 			v.errorf(path+".schedule", "%q is not a cron expression: want 5 fields (minute hour day-of-month month day-of-week) or a descriptor such as @daily or @every 6h", j.Schedule)

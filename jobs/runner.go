@@ -41,8 +41,15 @@ type Step struct {
 	SQL      string `json:",omitempty"`
 	Rows     int64
 	Outputs  []string `json:",omitempty"`
+	Started  time.Time
 	Duration time.Duration
 	Err      string `json:",omitempty"`
+	// BytesScanned is a dry run's estimate of the bytes the statement
+	// scans, where the warehouse can say (BigQuery); -1 when it cannot,
+	// for example because the statement reads a table the run creates.
+	BytesScanned int64 `json:",omitempty"`
+	// Note explains an estimate that could not be made.
+	Note string `json:",omitempty"`
 }
 
 // DataQuality is how many source rows one dirty-data rule applied to;
@@ -86,7 +93,7 @@ func (r *Runner) Plan(ctx context.Context, jobName string) (*Plan, error) {
 	if job == nil {
 		return nil, fmt.Errorf("no job named %q (jobs: %s)", jobName, strings.Join(r.jobNames(), ", "))
 	}
-	opts, err := r.modelOptions(ctx)
+	opts, err := r.modelOptions(ctx, job)
 	if err != nil {
 		return nil, err
 	}
@@ -155,11 +162,12 @@ func (r *Runner) Run(ctx context.Context, jobName string, dryRun bool) (*Summary
 	}
 	sum.AsOf = plan.AsOf.Format(time.DateOnly)
 	if dryRun {
+		estimate := r.estimator(ctx)
 		for _, s := range plan.Statements {
-			sum.Steps = append(sum.Steps, Step{Kind: "model", Name: s.Model + "." + s.Name, SQL: s.SQL})
+			sum.Steps = append(sum.Steps, estimate(Step{Kind: "model", Name: s.Model + "." + s.Name, SQL: s.SQL}))
 		}
 		for _, sp := range plan.Segments {
-			sum.Steps = append(sum.Steps, Step{Kind: "segment", Name: sp.Segment.Name, SQL: sp.Statement.SQL})
+			sum.Steps = append(sum.Steps, estimate(Step{Kind: "segment", Name: sp.Segment.Name, SQL: sp.Statement.SQL}))
 			for _, d := range sp.Destinations {
 				outputs, err := r.plannedOutputs(ctx, sp.Segment.Name, d)
 				if err != nil {
@@ -172,22 +180,27 @@ func (r *Runner) Run(ctx context.Context, jobName string, dryRun bool) (*Summary
 	}
 
 	schema := r.Config.Warehouse.OutputSchema
-	if err := r.exec(ctx, sum, "model", "create schema "+schema, "CREATE SCHEMA IF NOT EXISTS "+r.dialect(ctx).QuoteIdent(schema)); err != nil {
+	if err := r.exec(ctx, sum, "model", "create schema "+schema, "CREATE SCHEMA IF NOT EXISTS "+dialect.Schema(r.dialect(ctx), schema)); err != nil {
 		return sum, err
 	}
-	for _, s := range plan.Statements {
+	last := map[string]int{} // each model's last statement
+	for i, s := range plan.Statements {
+		last[s.Model] = i
+	}
+	for i, s := range plan.Statements {
 		if err := r.materialise(ctx, sum, "model", s.Model+"."+s.Name, s.Name, s.SQL); err != nil {
 			return sum, err
 		}
-		switch s.Name {
-		case "data_quality":
+		if s.Name == "data_quality" {
 			dq, err := r.readDataQuality(ctx, s)
 			if err != nil {
 				return sum, err
 			}
 			sum.DataQuality = append(sum.DataQuality, dq...)
-		case "clv_summary":
-			if err := r.fitCLV(ctx, sum, plan.Options); err != nil {
+		}
+		// Models with a Go stage run it once their SQL has run.
+		if stage := goStages[s.Model]; stage != nil && last[s.Model] == i {
+			if err := stage(r, ctx, sum, plan.Options); err != nil {
 				return sum, err
 			}
 		}
@@ -205,6 +218,34 @@ func (r *Runner) Run(ctx context.Context, jobName string, dryRun bool) (*Summary
 	return sum, nil
 }
 
+// goStages are the models' steps computed in Go on small aggregates the
+// SQL prepared: they read those back as Arrow and write results back.
+var goStages = map[string]func(*Runner, context.Context, *Summary, models.Options) error{
+	"clv":         (*Runner).fitCLV,
+	"attribution": (*Runner).dataDrivenAttribution,
+}
+
+// estimator returns a function that fills in a dry run's byte estimate
+// for a step, when the warehouse can estimate.
+func (r *Runner) estimator(ctx context.Context) func(Step) Step {
+	info, err := r.Warehouse.Info(ctx)
+	if err != nil || !info.Has(core.CapDryRun) {
+		return func(s Step) Step { return s }
+	}
+	return func(s Step) Step {
+		n, err := r.Warehouse.DryRun(ctx, s.SQL)
+		if err != nil {
+			// Typically the statement reads a table that only the run
+			// itself creates; its first real run makes later dry runs
+			// exact.
+			s.BytesScanned, s.Note = -1, r.Config.Redact(err.Error())
+			return s
+		}
+		s.BytesScanned = n
+		return s
+	}
+}
+
 func (r *Runner) now() time.Time {
 	if r.Now != nil {
 		return r.Now()
@@ -219,7 +260,7 @@ func (r *Runner) dialect(ctx context.Context) dialect.Dialect {
 }
 
 func (r *Runner) record(sum *Summary, st Step, start time.Time, err error) error {
-	st.Duration = time.Since(start)
+	st.Started, st.Duration = start, time.Since(start)
 	if err != nil {
 		st.Err = r.Config.Redact(err.Error())
 	}
@@ -350,7 +391,7 @@ func (r *Runner) logger() *slog.Logger {
 
 // modelOptions maps the config's sources onto the model renderer's input,
 // checking every mapped column against the warehouse.
-func (r *Runner) modelOptions(ctx context.Context) (models.Options, error) {
+func (r *Runner) modelOptions(ctx context.Context, job *config.Job) (models.Options, error) {
 	describe := r.Dialect == ""
 	dialectName := r.Dialect
 	if describe {
@@ -376,6 +417,29 @@ func (r *Runner) modelOptions(ctx context.Context) (models.Options, error) {
 		AsOf:         asOf,
 		RFM:          models.RFMOptions{WindowMonths: cfg.Models.RFM.WindowMonths},
 		CLV:          models.CLVOptions{UnitDays: unitDays[cfg.Models.CLV.TimeUnit], Horizon: float64(cfg.Models.CLV.Horizon)},
+		Attribution: models.AttributionOptions{
+			LookbackDays: cfg.Models.Attribution.LookbackDays,
+			HalfLifeDays: cfg.Models.Attribution.HalfLifeDays,
+			ReuseTouches: cfg.Models.Attribution.ReuseTouches,
+			WindowMonths: cfg.Models.Attribution.WindowMonths,
+			// The rfm segment breakdown reads the rfm table, so it is on
+			// when the job builds rfm too.
+			SegmentBreakdown: job != nil && slices.Contains(job.Models, "rfm"),
+		},
+		Affinity: models.AffinityOptions{
+			MinCount:        cfg.Models.Affinity.MinCount,
+			MinSupport:      cfg.Models.Affinity.MinSupport,
+			TopK:            cfg.Models.Affinity.TopK,
+			Recommendations: cfg.Models.Affinity.Recommendations,
+		},
+		Lifecycle: models.LifecycleOptions{
+			ActiveDays:   cfg.Models.Lifecycle.ActiveDays,
+			InactiveDays: cfg.Models.Lifecycle.InactiveDays,
+			PeriodDays:   cfg.Models.Lifecycle.PeriodDays,
+		},
+	}
+	if w := cfg.Models.Attribution.PositionWeights; w != nil {
+		opts.Attribution.PositionWeights = &models.PositionWeights{First: w.First, Middle: w.Middle, Last: w.Last}
 	}
 	for _, rule := range cfg.Models.RFM.SegmentMap {
 		rLo, rHi, fLo, fHi, err := rule.Ranges()

@@ -82,6 +82,6 @@ every mapped column exists.`,
 	}
 	cmd.Flags().StringVar(&model, "model", "", "only this model")
 	cmd.Flags().StringVar(&format, "format", "sql", "sql or json (an array of {model, name, sql})")
-	cmd.Flags().StringVar(&dialectName, "dialect", "", "render for this dialect instead of the warehouse's, without connecting (duckdb)")
+	cmd.Flags().StringVar(&dialectName, "dialect", "", "render for this dialect instead of the warehouse's, without connecting (duckdb, bigquery, snowflake)")
 	return cmd
 }

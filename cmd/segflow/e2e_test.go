@@ -89,6 +89,17 @@ func TestQuickstartRunWritesSegmentFiles(t *testing.T) {
 	_, err = os.Stat(filepath.Join(dir, "out", "segments", "at_risk.parquet"))
 	require.NoError(t, err)
 
+	// The run is in the history with its steps.
+	runs := segflow(t, dir, "runs", "list", "--format", "json")
+	require.Equal(t, 0, runs.code, runs.stderr)
+	var listed []struct{ ID, Job, Status string }
+	require.NoError(t, json.Unmarshal([]byte(runs.stdout), &listed))
+	require.Len(t, listed, 1)
+	require.Equal(t, "succeeded", listed[0].Status)
+	show := segflow(t, dir, "runs", "show", listed[0].ID)
+	require.Equal(t, 0, show.code, show.stderr)
+	require.Regexp(t, `publish\s+champions -> files\s+`+strconv.Itoa(len(rows)-1)+`\s`, show.stdout)
+
 	rep := segflow(t, dir, "report", "rfm", "--format", "json")
 	require.Equal(t, 0, rep.code, rep.stderr)
 	var tables []struct {

@@ -15,8 +15,12 @@ import (
 
 // reports are the model reports, by model name.
 var reports = map[string]func(context.Context, core.Warehouse, dialect.Dialect, string) ([]*report.Table, error){
-	"rfm": report.RFM,
-	"clv": report.CLV,
+	"rfm":         report.RFM,
+	"lifecycle":   report.Lifecycle,
+	"cohort":      report.Cohort,
+	"clv":         report.CLV,
+	"attribution": report.Attribution,
+	"affinity":    report.Affinity,
 }
 
 func reportNames() []string {

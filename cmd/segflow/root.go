@@ -73,6 +73,7 @@ Exit codes: 0 success, 1 a run failed, 2 usage or config error.`,
 		newRunCmd(g),
 		newReportCmd(g),
 		newPluginsCmd(g),
+		newRunsCmd(g),
 		newPluginServeCmd(),
 	)
 	for _, c := range root.Commands() {

@@ -15,7 +15,9 @@ import (
 
 	"github.com/segflow/segflow/config"
 	"github.com/segflow/segflow/core"
+	"github.com/segflow/segflow/core/state"
 	"github.com/segflow/segflow/jobs"
+	"github.com/segflow/segflow/jobs/schedule"
 )
 
 // openRunner launches the configured warehouse plugin and configures it.
@@ -81,23 +83,37 @@ be written, and changes nothing.`,
 			}
 			defer closeFn()
 			out := cmd.OutOrStdout()
-			if isTerminal(os.Stderr) && !dryRun {
+			if dryRun {
+				for _, name := range names {
+					sum, err := r.Run(cmd.Context(), name, true)
+					printDryRun(out, sum)
+					if err != nil {
+						return runError(name, err)
+					}
+				}
+				return nil
+			}
+			if isTerminal(os.Stderr) {
 				r.OnStep = func(s jobs.Step) { printProgress(os.Stderr, s) }
 			}
-			for _, name := range names {
-				sum, err := r.Run(cmd.Context(), name, dryRun)
-				if dryRun {
-					printDryRun(out, sum)
-				} else {
+			// Runs go through the scheduler's path so that they take the
+			// job's lock (no overlap with a running `segflow serve`) and
+			// land in the run history.
+			sched, store, err := newScheduler(cmd.Context(), cfg, r, func(sum *jobs.Summary, _ error) {
+				if sum != nil {
 					printSummary(out, sum)
 				}
+			})
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			for _, name := range names {
+				run, err := sched.RunNow(cmd.Context(), name, "cli")
 				if err != nil {
-					var fe *config.FieldError
-					if errors.As(err, &fe) {
-						return usageError{err}
-					}
-					return fmt.Errorf("job %s failed: %w", name, err)
+					return runError(name, err)
 				}
+				fmt.Fprintf(out, "run %s recorded (segflow runs show %s)\n", run.ID, run.ID)
 			}
 			return nil
 		},
@@ -105,6 +121,33 @@ be written, and changes nothing.`,
 	cmd.Flags().StringVar(&job, "job", "", "run only this job")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the SQL and what would be written; change nothing")
 	return cmd
+}
+
+// newScheduler opens the state store and builds a scheduler that runs
+// jobs with r. The caller closes the store.
+func newScheduler(ctx context.Context, cfg *config.Config, r *jobs.Runner, onSummary func(*jobs.Summary, error)) (*schedule.Scheduler, state.Store, error) {
+	sjobs, err := jobs.ScheduleJobs(cfg)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	store, err := jobs.OpenState(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	sched, err := schedule.New(schedule.Config{Store: store, Run: r.RunFunc(store, onSummary), Jobs: sjobs, Logger: r.Logger})
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return sched, store, nil
+}
+
+func runError(job string, err error) error {
+	var fe *config.FieldError
+	if errors.As(err, &fe) {
+		return usageError{err}
+	}
+	return fmt.Errorf("job %s failed: %w", job, err)
 }
 
 func printProgress(w io.Writer, s jobs.Step) {
@@ -152,6 +195,8 @@ func printSummary(w io.Writer, sum *jobs.Summary) {
 
 func printDryRun(w io.Writer, sum *jobs.Summary) {
 	fmt.Fprintf(w, "-- dry run of job %s (as of %s): nothing is executed or written\n", sum.Job, sum.AsOf)
+	var total int64
+	estimated := false
 	for _, s := range sum.Steps {
 		switch s.Kind {
 		case "publish":
@@ -160,9 +205,35 @@ func printDryRun(w io.Writer, sum *jobs.Summary) {
 				fmt.Fprintf(w, "--   writes %s\n", o)
 			}
 		default:
-			fmt.Fprintf(w, "\n-- %s %s\n%s;\n", s.Kind, s.Name, strings.TrimRight(s.SQL, ";\n "))
+			fmt.Fprintf(w, "\n-- %s %s\n", s.Kind, s.Name)
+			switch {
+			case s.BytesScanned > 0:
+				estimated = true
+				total += s.BytesScanned
+				fmt.Fprintf(w, "-- scans about %s\n", humanBytes(s.BytesScanned))
+			case s.BytesScanned < 0:
+				estimated = true
+				fmt.Fprintf(w, "-- bytes to scan unknown: %s\n", s.Note)
+			}
+			fmt.Fprintf(w, "%s;\n", strings.TrimRight(s.SQL, ";\n "))
 		}
 	}
+	if estimated {
+		fmt.Fprintf(w, "\n-- total bytes the statements that could be estimated scan: %s\n", humanBytes(total))
+	}
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB (%d bytes)", float64(n)/float64(div), "KMGTPE"[exp], n)
 }
 
 func writeJSON(w io.Writer, v any) error {

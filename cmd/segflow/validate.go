@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 )
 
 func newValidateCmd(g *globals) *cobra.Command {
 	var connect bool
+	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "validate",
 		Short: "Check the config; --connect also tests the plugin connections",
@@ -27,13 +31,20 @@ connection and checks that every mapped source column exists.`,
 				fmt.Fprintf(out, "%s: ok\n", g.configPath)
 				return nil
 			}
-			r, closeFn, err := openRunner(cmd.Context(), cfg)
+			// Clients retry unreachable hosts for a long time; a check
+			// should answer promptly.
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			r, closeFn, err := openRunner(ctx, cfg)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
-			if err := r.Warehouse.TestConnection(cmd.Context()); err != nil {
-				return fmt.Errorf("warehouse %s: %w", cfg.Warehouse.Plugin, err)
+			if err := r.Warehouse.TestConnection(ctx); err != nil {
+				if ctx.Err() != nil {
+					return fmt.Errorf("warehouse %s: no answer within %s: %s", cfg.Warehouse.Plugin, timeout, oneLine(err))
+				}
+				return fmt.Errorf("warehouse %s: %s", cfg.Warehouse.Plugin, oneLine(err))
 			}
 			fmt.Fprintf(out, "warehouse %s: connected\n", cfg.Warehouse.Plugin)
 			for _, j := range cfg.Jobs {
@@ -46,5 +57,11 @@ connection and checks that every mapped source column exists.`,
 		},
 	}
 	cmd.Flags().BoolVar(&connect, "connect", false, "also test the warehouse connection and the source mapping")
+	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "with --connect: give up on a warehouse that does not answer after this long")
 	return cmd
+}
+
+// oneLine folds a multi-line error message onto one line.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
 }

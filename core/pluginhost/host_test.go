@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,6 +38,19 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	case "echo":
 		sdk.Serve(sdk.ServeOpts{Destination: echoDestination{}})
+		os.Exit(0)
+	case "host":
+		// A host that starts a plugin, says the plugin's pid, and waits
+		// to be killed.
+		// go-plugin appends this process's environment to the plugin's,
+		// so the mode is switched here rather than in cmd.Env.
+		os.Setenv(childEnv, "dying")
+		cmd := exec.Command(os.Args[0])
+		if _, err := pluginhost.LaunchWarehouse(cmd, nil, nil); err != nil {
+			os.Exit(1)
+		}
+		fmt.Println(cmd.Process.Pid)
+		time.Sleep(time.Minute)
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -174,4 +189,25 @@ func TestExternalPluginWithRightChecksumLaunches(t *testing.T) {
 	info, err := w.Info(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, "dying", info.Name)
+}
+
+// A host killed with SIGKILL cannot stop its plugins; they must notice
+// and exit rather than linger holding warehouse files and locks.
+func TestPluginExitsWhenItsHostIsKilled(t *testing.T) {
+	host := exec.Command(os.Args[0])
+	host.Env = append(os.Environ(), childEnv+"=host")
+	out, err := host.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, host.Start())
+	var pid int
+	_, err = fmt.Fscan(out, &pid)
+	require.NoError(t, err)
+	require.NoError(t, host.Process.Kill())
+	host.Wait()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		require.True(t, time.Now().Before(deadline), "plugin %d still running 10s after its host died", pid)
+		time.Sleep(100 * time.Millisecond)
+	}
 }

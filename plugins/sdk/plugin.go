@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"os"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/hashicorp/go-hclog"
@@ -98,11 +99,17 @@ type ServeOpts struct {
 // served so it can flush (DuckDB checkpoints its WAL). It is the whole
 // main of a plugin binary. Logs go to stderr, which the host forwards.
 func Serve(opts ServeOpts) {
-	if opts.Warehouse != nil {
-		defer opts.Warehouse.Close()
+	closeAll := func() {
+		if opts.Warehouse != nil {
+			opts.Warehouse.Close()
+		}
+		if opts.Destination != nil {
+			opts.Destination.Close()
+		}
 	}
-	if opts.Destination != nil {
-		defer opts.Destination.Close()
+	defer closeAll()
+	if opts.Test == nil {
+		go exitWithParent(closeAll)
 	}
 	goplugin.Serve(&goplugin.ServeConfig{
 		HandshakeConfig: Handshake,
@@ -159,4 +166,18 @@ func (UnimplementedWarehouse) DryRun(context.Context, string, ...any) (int64, er
 
 func (UnimplementedWarehouse) DescribeTable(context.Context, string) (*arrow.Schema, error) {
 	return nil, core.ErrNotImplemented
+}
+
+// exitWithParent ends the plugin when the host process is gone. A host
+// killed without a chance to stop its plugins (SIGKILL, a crash) would
+// otherwise leave them running, holding warehouse files and locks; the
+// orphan is re-parented, which the parent pid shows.
+func exitWithParent(closeAll func()) {
+	parent := os.Getppid()
+	for range time.Tick(500 * time.Millisecond) {
+		if os.Getppid() != parent {
+			closeAll()
+			os.Exit(2)
+		}
+	}
 }

@@ -165,3 +165,10 @@ func backslashQuote(s string, quote byte) string {
 	b.WriteByte(quote)
 	return b.String()
 }
+
+// Schema returns the quoted, possibly qualified name of schema, spelled
+// exactly as Table spells it before the table name.
+func Schema(d Dialect, schema string) string {
+	const probe = "t"
+	return strings.TrimSuffix(d.Table(schema, probe), "."+d.QuoteIdent(probe))
+}

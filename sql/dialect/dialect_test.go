@@ -300,3 +300,19 @@ func TestSnowflakeQuoting(t *testing.T) {
 		require.Equal(t, want, d.TypeName(typ))
 	}
 }
+
+func TestSchemaMatchesTable(t *testing.T) {
+	for _, c := range []struct{ dialect, schema, want string }{
+		{"duckdb", "seg flow", `"seg flow"`},
+		{"bigquery", "my-project.analytics", "`my-project`.`analytics`"},
+		{"snowflake", "SHOP.SEGFLOW", `"SHOP"."SEGFLOW"`},
+	} {
+		d, err := Get(c.dialect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Schema(d, c.schema); got != c.want {
+			t.Errorf("%s: Schema(%q) = %s, want %s", c.dialect, c.schema, got, c.want)
+		}
+	}
+}

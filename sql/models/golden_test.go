@@ -32,8 +32,18 @@ func goldenOptions(d dialect.Dialect) Options {
 				Columns: map[string]string{"revenue": "total_amount"},
 				Missing: []string{"store_id"},
 			},
+			"order_lines": {Table: "shop.order_lines", Columns: map[string]string{"revenue": "line_total"}},
+			"products":    {Table: "catalog.products", Missing: []string{"brand"}},
+			"touchpoints": {Table: "mkt.touchpoints", Columns: map[string]string{"occurred_at": "touched_at"}, Missing: []string{"campaign"}},
 		},
 	}
+}
+
+func goldenOptionsFor(t *testing.T, dialectName string) Options {
+	t.Helper()
+	d, err := dialect.Get(dialectName)
+	require.NoError(t, err)
+	return goldenOptions(d)
 }
 
 func checkGolden(t *testing.T, name, got string) {
@@ -57,7 +67,7 @@ func joinStatements(stmts ...Statement) string {
 }
 
 func TestGolden(t *testing.T) {
-	for _, name := range []string{"duckdb"} {
+	for _, name := range dialect.Names() {
 		d, err := dialect.Get(name)
 		require.NoError(t, err)
 		o := goldenOptions(d)

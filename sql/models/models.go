@@ -44,6 +44,14 @@ type Options struct {
 	AsOf time.Time
 	RFM  RFMOptions
 	CLV  CLVOptions
+
+	// Lifecycle configures the lifecycle model (see lifecycle.go).
+	Lifecycle LifecycleOptions
+
+	// Attribution and Affinity configure those models (see attribution.go
+	// and affinity.go).
+	Attribution AttributionOptions
+	Affinity    AffinityOptions
 }
 
 // RFMOptions configures the rfm model.
@@ -89,6 +97,11 @@ type Statement struct {
 	// Params, when set, bind the statement's ? placeholders: the
 	// statement inserts one batch of rows into Name instead of creating it.
 	Params []any
+	// Shared marks a staging table that several models build (orders_clean,
+	// data_quality). Its SQL depends only on the Options, never on the
+	// model, so a caller running several models runs it once: see
+	// RenderModels.
+	Shared bool
 }
 
 // DefaultSegmentMap returns the RFM segment map used when none is
@@ -135,6 +148,12 @@ var models = map[string]model{
 		},
 		columns: clvColumns,
 	},
+	"lifecycle": lifecycleModel,
+	"cohort":    cohortModel,
+
+	// Attribution and affinity: attribution.go and affinity.go.
+	"attribution": attributionModel,
+	"affinity":    affinityModel,
 	"rfm": {
 		sources: []string{"customers", "orders"},
 		steps: []step{
@@ -191,7 +210,7 @@ func Render(modelName string, o Options) ([]Statement, error) {
 		if err != nil {
 			return nil, fmt.Errorf("render model %q for %s: %w", modelName, o.Dialect.Name(), err)
 		}
-		stmts = append(stmts, Statement{Model: modelName, Name: s.table, SQL: sql})
+		stmts = append(stmts, Statement{Model: modelName, Name: s.table, SQL: sql, Shared: sharedTables[s.table]})
 	}
 	return stmts, nil
 }
@@ -209,6 +228,9 @@ func RenderSegment(s SegmentSpec, o Options) (Statement, error) {
 	}
 	if s.Name == "" {
 		return Statement{}, errors.New("render segment: name is required")
+	}
+	if len(m.columns) == 0 {
+		return Statement{}, fmt.Errorf("render segment %q: model %s has no per-customer table to filter", s.Name, s.Model)
 	}
 	var attrs []string
 	for _, a := range s.Attributes {
@@ -265,6 +287,15 @@ func validateOptions(o *Options, needed []string) error {
 		errs = append(errs, fmt.Errorf("RFM.WindowMonths must be between 1 and 1200, got %d", o.RFM.WindowMonths))
 	}
 	if err := o.CLV.withDefaults(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := o.Lifecycle.withDefaults(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := o.Attribution.withDefaults(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := o.Affinity.withDefaults(); err != nil {
 		errs = append(errs, err)
 	}
 	if o.RFM.SegmentMap == nil {

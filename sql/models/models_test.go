@@ -141,7 +141,8 @@ func TestRenderErrors(t *testing.T) {
 		spec SegmentSpec
 		want string
 	}{
-		{SegmentSpec{Name: "x", Model: "lifecycle"}, `unknown model "lifecycle"`},
+		{SegmentSpec{Name: "x", Model: "ltv"}, `unknown model "ltv"`},
+		{SegmentSpec{Name: "x", Model: "cohort"}, "model cohort has no per-customer table"},
 		{SegmentSpec{Model: "rfm"}, "name is required"},
 		{SegmentSpec{Name: "x", Model: "rfm", Attributes: []string{"segment", "phone"}}, `"phone" is not a column of model rfm`},
 	}

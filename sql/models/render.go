@@ -42,6 +42,15 @@ type templateData struct {
 	Segment      segmentData
 	CLV          CLVOptions
 	Fit          *CLVFit // the clv model's fitted parameters, after its Go stage
+
+	// Lifecycle is the lifecycle model's settings; lifecycle.go and
+	// cohort.go add the dates derived from it and AsOf as methods.
+	Lifecycle LifecycleOptions
+
+	// Attribution and Affinity are those models' settings; attribution.go
+	// and affinity.go add template helpers as methods.
+	Attribution AttributionOptions
+	Affinity    AffinityOptions
 }
 
 type segmentData struct {
@@ -113,6 +122,9 @@ func (r *renderer) data() templateData {
 		SegmentMap:   r.o.RFM.SegmentMap,
 		Rules:        orderRules,
 		CLV:          r.o.CLV,
+		Lifecycle:    r.o.Lifecycle,
+		Attribution:  r.o.Attribution,
+		Affinity:     r.o.Affinity,
 	}
 }
 
@@ -159,6 +171,14 @@ func (r *renderer) funcs() template.FuncMap {
 			return "", fmt.Errorf("unknown type %q", name)
 		},
 		"days_between": r.d.DaysBetween,
+		// Date arithmetic; see dialect.Dialect for each one's contract.
+		"add_days":       r.d.AddDays,
+		"add_months":     r.d.AddMonths,
+		"trunc_month":    r.d.TruncMonth,
+		"months_between": r.d.MonthsBetween,
+		"safe_divide":    r.d.SafeDivide,
+		// qualify is a QUALIFY clause; the SELECT needs a WHERE (WHERE TRUE).
+		"qualify": r.d.Qualify,
 		// float writes a Go float64 as a SQL numeric literal.
 		"float": func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) },
 	}

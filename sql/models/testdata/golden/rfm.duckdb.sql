@@ -15,11 +15,13 @@ staged_orders AS (
 numbered_orders AS (
     -- Copies of a row that is equal in every column share a partition;
     -- all but the first are duplicates. Revenue is compared as text since
-    -- some warehouses cannot partition by a float.
+    -- some warehouses cannot partition by a float. The copies are equal,
+    -- so the ORDER BY (which Snowflake requires) picks none in particular.
     SELECT
         *,
         ROW_NUMBER() OVER (
             PARTITION BY order_id, customer_id, ordered_at, CAST(revenue AS VARCHAR), sales_channel, store_id, status
+            ORDER BY ordered_at
         ) AS copy_number
     FROM staged_orders
 ),
@@ -77,11 +79,13 @@ staged_orders AS (
 numbered_orders AS (
     -- Copies of a row that is equal in every column share a partition;
     -- all but the first are duplicates. Revenue is compared as text since
-    -- some warehouses cannot partition by a float.
+    -- some warehouses cannot partition by a float. The copies are equal,
+    -- so the ORDER BY (which Snowflake requires) picks none in particular.
     SELECT
         *,
         ROW_NUMBER() OVER (
             PARTITION BY order_id, customer_id, ordered_at, CAST(revenue AS VARCHAR), sales_channel, store_id, status
+            ORDER BY ordered_at
         ) AS copy_number
     FROM staged_orders
 ),

@@ -1,0 +1,34 @@
+-- rfm: segment_vip
+CREATE OR REPLACE TABLE "segflow"."segment_vip" AS
+WITH staged_customers AS (
+    SELECT
+        "cid" AS customer_id,
+        "email_address" AS email
+    FROM (
+SELECT id AS cid, email_address FROM crm.contacts WHERE NOT deleted
+    ) AS src
+),
+customer_emails AS (
+    -- One row per customer even when the customers table repeats one.
+    SELECT customer_id, MIN(email) AS email
+    FROM staged_customers
+    GROUP BY customer_id
+),
+members AS (
+    -- Customers with orders but no customers row keep a NULL email.
+    SELECT m.*, c.email
+    FROM "segflow"."rfm" AS m
+    LEFT JOIN customer_emails AS c ON c.customer_id = m.customer_id
+)
+SELECT
+    customer_id,
+    email,
+    segment,
+    monetary,
+    loyalty
+FROM members
+-- The filter is the config author's own SQL, pasted as written.
+WHERE (
+segment IN ('Champions', 'Loyal') AND monetary > 100
+);
+
