@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -41,7 +42,9 @@ connection and checks that every mapped source column exists.`,
 			}
 			defer closeFn()
 			if err := r.Warehouse.TestConnection(ctx); err != nil {
-				if ctx.Err() != nil {
+				// The plugin may see the propagated deadline a moment
+				// before this process does.
+				if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
 					return fmt.Errorf("warehouse %s: no answer within %s: %s", cfg.Warehouse.Plugin, timeout, oneLine(err))
 				}
 				return fmt.Errorf("warehouse %s: %s", cfg.Warehouse.Plugin, oneLine(err))

@@ -19,6 +19,7 @@ import (
 	"github.com/segflow/segflow/config"
 	"github.com/segflow/segflow/core"
 	"github.com/segflow/segflow/core/pluginhost"
+	"github.com/segflow/segflow/core/report"
 	"github.com/segflow/segflow/core/sampledata"
 	"github.com/segflow/segflow/jobs"
 	"github.com/segflow/segflow/plugins/pluginstest"
@@ -43,7 +44,11 @@ func main() {
 	add(clvFit(ctx)...)
 	add(arrowThroughput(ctx)...)
 	add(standInThroughput(ctx)...)
-	add(sampleData(ctx))
+	dir := must(os.MkdirTemp("", "segflow-bench"))
+	defer os.RemoveAll(dir)
+	retail := filepath.Join(dir, "retail.duckdb")
+	add(sampleData(ctx, retail))
+	add(modelTimes(ctx, retail)...)
 
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "NAME\tVALUE\tTARGET")
@@ -229,10 +234,49 @@ func peakRSSMB() float64 {
 	return -1
 }
 
-func sampleData(ctx context.Context) figure {
-	dir := must(os.MkdirTemp("", "segflow-bench"))
-	defer os.RemoveAll(dir)
+func sampleData(ctx context.Context, path string) figure {
 	start := time.Now()
-	must(sampledata.Generate(ctx, filepath.Join(dir, "retail.duckdb"), sampledata.Options{Customers: 1_000_000, Seed: 1}))
+	must(sampledata.Generate(ctx, path, sampledata.Options{Customers: 1_000_000, Seed: 1}))
 	return figure{"sample_data_1m_customers_seconds", fmt.Sprintf("%.1f", time.Since(start).Seconds()), "< 120"}
+}
+
+// modelTimes runs every model on the 1M-customer sample warehouse through
+// the DuckDB plugin subprocess and reports each model's time: its SQL and,
+// for clv and attribution, its Go stage.
+func modelTimes(ctx context.Context, retail string) []figure {
+	wh := must(pluginhost.LaunchWarehouse(exec.Command(filepath.Join("bin", "segflow"), "plugin", "serve", "duckdb"), nil, nil))
+	defer wh.Close()
+	must(0, wh.Configure(ctx, []byte(`{"path": "`+retail+`"}`)))
+	orders := must(report.Query(ctx, wh, "", "SELECT COUNT(*) FROM orders")).Rows[0][0]
+	cfg := must(config.Parse([]byte(`version: 1
+warehouse: {plugin: duckdb}
+sources:
+  customers: {table: customers}
+  orders: {table: orders}
+  order_lines: {table: order_lines}
+  products: {table: products}
+  touchpoints: {table: touchpoints}
+models:
+  as_of: "2025-12-31"
+jobs:
+  - {name: all, models: [rfm, lifecycle, cohort, clv, attribution, affinity]}
+`), filepath.Join(filepath.Dir(retail), "segflow.yaml")))
+	sum := must((&jobs.Runner{Config: cfg, Warehouse: wh}).Run(ctx, "all", false))
+	per := map[string]time.Duration{}
+	var order []string
+	for _, s := range sum.Steps {
+		model, _, ok := strings.Cut(s.Name, ".")
+		if !ok {
+			continue
+		}
+		if _, seen := per[model]; !seen {
+			order = append(order, model)
+		}
+		per[model] += s.Duration
+	}
+	var out []figure
+	for _, m := range order {
+		out = append(out, figure{fmt.Sprintf("model_seconds %s (1M customers, %v orders, DuckDB)", m, orders), fmt.Sprintf("%.1f", per[m].Seconds()), "-"})
+	}
+	return out
 }
