@@ -182,8 +182,14 @@ type Segment struct {
 	Name string `yaml:"name"`
 	// Model whose output table the segment filters (rfm).
 	Model string `yaml:"model"`
+	// Filter is a typed expression (CEL) over the model's columns, such
+	// as `segment in ['Champions', 'Loyal'] && monetary > 100`. It is
+	// type-checked and compiled to each dialect's SQL with its values as
+	// bound parameters.
+	Filter string `yaml:"filter"`
 	// Where is a raw SQL boolean expression over the model's columns,
-	// written by the config author (the escape hatch).
+	// written by the config author (the escape hatch). With Filter, both
+	// must hold.
 	Where string `yaml:"where"`
 	// Attributes are the columns sent for each member besides
 	// customer_id; "email" comes from the customers table.

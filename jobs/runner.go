@@ -13,6 +13,7 @@ import (
 	"github.com/segflow/segflow/config"
 	"github.com/segflow/segflow/core"
 	"github.com/segflow/segflow/sql/dialect"
+	"github.com/segflow/segflow/sql/filter"
 	"github.com/segflow/segflow/sql/models"
 )
 
@@ -36,9 +37,11 @@ type Runner struct {
 // Step is one unit of work in a run: a statement that materialises a
 // table, or a segment written to a destination.
 type Step struct {
-	Kind     string // "model", "segment", "publish"
-	Name     string // table or "segment -> destination"
-	SQL      string `json:",omitempty"`
+	Kind string // "model", "segment", "publish"
+	Name string // table or "segment -> destination"
+	SQL  string `json:",omitempty"`
+	// Params are the values bound to the SQL's ? placeholders.
+	Params   []any `json:",omitempty"`
 	Rows     int64
 	Outputs  []string `json:",omitempty"`
 	Started  time.Time
@@ -119,9 +122,13 @@ func (r *Runner) Plan(ctx context.Context, jobName string) (*Plan, error) {
 	}
 	for _, name := range job.Segments {
 		seg := r.Config.Segment(name)
-		stmt, err := models.RenderSegment(models.SegmentSpec{
-			Name: seg.Name, Model: seg.Model, Where: seg.Where, Attributes: seg.Attributes,
-		}, opts)
+		spec := models.SegmentSpec{Name: seg.Name, Model: seg.Model, Where: seg.Where, Attributes: seg.Attributes}
+		if seg.Filter != "" {
+			if spec.Filter, spec.FilterParams, err = r.compileFilter(seg, opts.Dialect); err != nil {
+				return nil, err
+			}
+		}
+		stmt, err := models.RenderSegment(spec, opts)
 		if err != nil {
 			return nil, fmt.Errorf("render segment %s: %w", name, err)
 		}
@@ -132,6 +139,31 @@ func (r *Runner) Plan(ctx context.Context, jobName string) (*Plan, error) {
 		plan.Segments = append(plan.Segments, sp)
 	}
 	return plan, nil
+}
+
+// compileFilter type-checks a segment's filter against its model's
+// columns and compiles it for the dialect; errors point at the config
+// line and at the position inside the expression.
+func (r *Runner) compileFilter(seg *config.Segment, d dialect.Dialect) (string, []any, error) {
+	path := "segments"
+	for i := range r.Config.Segments {
+		if r.Config.Segments[i].Name == seg.Name {
+			path = fmt.Sprintf("segments[%d].filter", i)
+		}
+	}
+	typed, err := models.OutputColumnTypes(seg.Model)
+	if err != nil {
+		return "", nil, r.Config.Errorf(path, "segment %s: %v", seg.Name, err)
+	}
+	cols := make([]filter.Column, len(typed))
+	for i, c := range typed {
+		cols[i] = filter.Column{Name: c.Name, Type: c.Type}
+	}
+	compiled, err := filter.Compile(seg.Filter, cols, d)
+	if err != nil {
+		return "", nil, r.Config.Errorf(path, "segment %s: %v", seg.Name, err)
+	}
+	return compiled.SQL, compiled.Params, nil
 }
 
 func (r *Runner) jobNames() []string {
@@ -167,7 +199,7 @@ func (r *Runner) Run(ctx context.Context, jobName string, dryRun bool) (*Summary
 			sum.Steps = append(sum.Steps, estimate(Step{Kind: "model", Name: s.Model + "." + s.Name, SQL: s.SQL}))
 		}
 		for _, sp := range plan.Segments {
-			sum.Steps = append(sum.Steps, estimate(Step{Kind: "segment", Name: sp.Segment.Name, SQL: sp.Statement.SQL}))
+			sum.Steps = append(sum.Steps, estimate(Step{Kind: "segment", Name: sp.Segment.Name, SQL: sp.Statement.SQL, Params: sp.Statement.Params}))
 			for _, d := range sp.Destinations {
 				outputs, err := r.plannedOutputs(ctx, sp.Segment.Name, d)
 				if err != nil {
@@ -206,7 +238,7 @@ func (r *Runner) Run(ctx context.Context, jobName string, dryRun bool) (*Summary
 		}
 	}
 	for _, sp := range plan.Segments {
-		if err := r.materialise(ctx, sum, "segment", sp.Segment.Name, sp.Statement.Name, sp.Statement.SQL); err != nil {
+		if err := r.materialise(ctx, sum, "segment", sp.Segment.Name, sp.Statement.Name, sp.Statement.SQL, sp.Statement.Params...); err != nil {
 			return sum, err
 		}
 		for _, d := range sp.Destinations {
@@ -233,7 +265,7 @@ func (r *Runner) estimator(ctx context.Context) func(Step) Step {
 		return func(s Step) Step { return s }
 	}
 	return func(s Step) Step {
-		n, err := r.Warehouse.DryRun(ctx, s.SQL)
+		n, err := r.Warehouse.DryRun(ctx, s.SQL, s.Params...)
 		if err != nil {
 			// Typically the statement reads a table that only the run
 			// itself creates; its first real run makes later dry runs
@@ -284,9 +316,9 @@ func (r *Runner) exec(ctx context.Context, sum *Summary, kind, name, sql string)
 // materialise creates a table and counts its rows: warehouses report no
 // row count for CREATE TABLE AS, and COUNT(*) of a table is answered from
 // metadata by BigQuery and Snowflake, so it costs nothing.
-func (r *Runner) materialise(ctx context.Context, sum *Summary, kind, name, table, sql string) error {
+func (r *Runner) materialise(ctx context.Context, sum *Summary, kind, name, table, sql string, params ...any) error {
 	start := time.Now()
-	_, err := r.Warehouse.Execute(ctx, sql)
+	_, err := r.Warehouse.Execute(ctx, sql, params...)
 	var n int64
 	if err == nil {
 		n, err = r.count(ctx, table)

@@ -184,3 +184,13 @@ func TestPluginsListShowsBuiltins(t *testing.T) {
 	require.Regexp(t, `duckdb\s+warehouse\s+\S+\s+duckdb\s+built-in\s+ok`, r.stdout)
 	require.Contains(t, r.stdout, "file")
 }
+
+func TestBadSegmentFilterExitsTwoNamingSegmentAndPosition(t *testing.T) {
+	dir := t.TempDir()
+	cfg := strings.Replace(string(examples.Quickstart), "filter: segment == 'Champions'", "filter: segmnt == 'Champions'", 1)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "segflow.yaml"), []byte(cfg), 0o644))
+	r := segflow(t, dir, "validate")
+	require.Equal(t, 2, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stderr, "segments[0].filter: segment champions: filter:1:1: undeclared reference to \"segmnt\"")
+	require.Contains(t, r.stderr, `did you mean "segment"`)
+}

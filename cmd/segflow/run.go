@@ -216,6 +216,9 @@ func printDryRun(w io.Writer, sum *jobs.Summary) {
 				fmt.Fprintf(w, "-- bytes to scan unknown: %s\n", s.Note)
 			}
 			fmt.Fprintf(w, "%s;\n", strings.TrimRight(s.SQL, ";\n "))
+			if len(s.Params) > 0 {
+				fmt.Fprintf(w, "-- bound parameters, in order: %s\n", formatParams(s.Params))
+			}
 		}
 	}
 	if estimated {
@@ -240,4 +243,12 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+func formatParams(params []any) string {
+	parts := make([]string, len(params))
+	for i, p := range params {
+		parts[i] = fmt.Sprintf("%#v", p)
+	}
+	return strings.Join(parts, ", ")
 }

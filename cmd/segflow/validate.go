@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/segflow/segflow/jobs"
+	"github.com/segflow/segflow/sql/dialect"
 )
 
 func newValidateCmd(g *globals) *cobra.Command {
@@ -28,6 +31,17 @@ connection and checks that every mapped source column exists.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
+			// Render every job offline for a built-in warehouse's dialect:
+			// segment filters are type-checked and models' options checked
+			// without connecting.
+			if _, err := dialect.Get(cfg.Warehouse.Plugin); err == nil {
+				offline := &jobs.Runner{Config: cfg, Dialect: cfg.Warehouse.Plugin}
+				for _, j := range cfg.Jobs {
+					if _, err := offline.Plan(cmd.Context(), j.Name); err != nil {
+						return usageError{err}
+					}
+				}
+			}
 			if !connect {
 				fmt.Fprintf(out, "%s: ok\n", g.configPath)
 				return nil

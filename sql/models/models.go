@@ -84,6 +84,11 @@ type SegmentSpec struct {
 	// Attributes are model columns sent with each member, besides
 	// customer_id and email, which are always present.
 	Attributes []string
+	// Filter is a condition compiled from a typed filter expression
+	// (sql/filter), with ? placeholders bound to FilterParams. It is
+	// ANDed with Where.
+	Filter       string
+	FilterParams []any
 }
 
 // Statement is one SQL statement to execute, in order.
@@ -94,8 +99,7 @@ type Statement struct {
 	Name string
 	// SQL is one complete statement without a trailing semicolon.
 	SQL string
-	// Params, when set, bind the statement's ? placeholders: the
-	// statement inserts one batch of rows into Name instead of creating it.
+	// Params bind the statement's ? placeholders, in order.
 	Params []any
 	// Shared marks a staging table that several models build (orders_clean,
 	// data_quality). Its SQL depends only on the Options, never on the
@@ -249,15 +253,24 @@ func RenderSegment(s SegmentSpec, o Options) (Statement, error) {
 		return Statement{}, fmt.Errorf("render segment %q: %w", s.Name, err)
 	}
 	table := SegmentTable(s.Name)
+	// The raw SQL keeps its own line so that a trailing -- comment in
+	// it cannot swallow the rest of the statement.
+	var conds []string
+	if w := strings.TrimSpace(s.Where); w != "" {
+		conds = append(conds, "(\n"+w+"\n)")
+	}
+	if s.Filter != "" {
+		conds = append(conds, s.Filter)
+	}
 	sql, err := r.statement(table, "segment/segment.sql.tmpl", segmentData{
 		ModelTable: s.Model,
-		Where:      strings.TrimSpace(s.Where),
+		Where:      strings.Join(conds, "\nAND "),
 		Attributes: attrs,
 	})
 	if err != nil {
 		return Statement{}, fmt.Errorf("render segment %q for %s: %w", s.Name, o.Dialect.Name(), err)
 	}
-	return Statement{Model: s.Model, Name: table, SQL: sql}, nil
+	return Statement{Model: s.Model, Name: table, SQL: sql, Params: s.FilterParams}, nil
 }
 
 // validateOptions checks o and fills in defaults. needed are the logical

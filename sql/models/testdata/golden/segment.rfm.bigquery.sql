@@ -27,7 +27,8 @@ SELECT
     monetary,
     loyalty
 FROM members
--- The filter is the config author's own SQL, pasted as written.
+-- The config's where is its author's own SQL, pasted as written; a
+-- typed filter arrives compiled, its values bound as parameters.
 WHERE (
 segment IN ('Champions', 'Loyal') AND monetary > 100
 );
