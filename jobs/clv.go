@@ -46,7 +46,7 @@ func (r *Runner) fitCLV(ctx context.Context, sum *Summary, o models.Options) err
 		return err
 	}
 	for _, s := range stmts {
-		if s.Params == nil {
+		if !s.Append {
 			if err := r.materialise(ctx, sum, "model", s.Model+"."+s.Name, s.Name, s.SQL); err != nil {
 				return err
 			}
@@ -54,11 +54,12 @@ func (r *Runner) fitCLV(ctx context.Context, sum *Summary, o models.Options) err
 		}
 		// A batch of rows for the table the previous statement created.
 		start := time.Now()
-		if _, err := r.Warehouse.Execute(ctx, s.SQL, s.Params...); err != nil {
+		n, err := r.Warehouse.Execute(ctx, s.SQL, s.Params...)
+		if err != nil {
 			return r.record(sum, Step{Kind: "model", Name: s.Model + "." + s.Name, SQL: s.SQL}, start, err)
 		}
 		last := &sum.Steps[len(sum.Steps)-1]
-		last.Rows += int64(len(s.Params) / models.CLVScoreParams)
+		last.Rows += max(n, 0)
 		last.Duration += time.Since(start)
 	}
 	return nil

@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/segflow/segflow/core/clv"
@@ -74,16 +75,14 @@ func CLVQueries(o Options) CLVInputs {
 	}
 }
 
-// CLVScoreParams is the number of bound parameters per clv_scores row.
-const CLVScoreParams = 5
-
-// scoreBatchRows bounds the rows of one INSERT: 5 parameters a row keep a
-// statement well under every warehouse's parameter limit.
-const scoreBatchRows = 1000
+// scoreBatchRows bounds the rows of one INSERT, keeping a statement
+// (about 60 bytes a row) well under BigQuery's and Snowflake's limits
+// on statement length.
+const scoreBatchRows = 5000
 
 // RenderCLVResults returns the statements that write a fit back: the
 // clv_params table, the clv_scores table (created, then filled by
-// batches of bound rows) and the clv table joining scores to customers.
+// batches of rows) and the clv table joining scores to customers.
 func RenderCLVResults(o Options, fit CLVFit) ([]Statement, error) {
 	r, err := newRenderer("clv", o, nil)
 	if err != nil {
@@ -101,17 +100,22 @@ func RenderCLVResults(o Options, fit CLVFit) ([]Statement, error) {
 	stmts = append(stmts, Statement{Model: "clv", Name: "clv_scores", SQL: d.CreateTableAs(scores, empty)})
 	for lo := 0; lo < len(fit.Scores); lo += scoreBatchRows {
 		batch := fit.Scores[lo:min(lo+scoreBatchRows, len(fit.Scores))]
-		rows := make([]string, len(batch))
-		params := make([]any, 0, CLVScoreParams*len(batch))
+		var b strings.Builder
+		b.WriteString("INSERT INTO " + scores + " (frequency, recency_days, t_days, p_alive, expected_purchases) VALUES ")
 		for i, s := range batch {
-			if math.IsNaN(s.PAlive) || math.IsNaN(s.ExpectedPurchases) {
+			if math.IsNaN(s.PAlive) || math.IsNaN(s.ExpectedPurchases) || math.IsInf(s.ExpectedPurchases, 0) {
 				return nil, fmt.Errorf("clv: no prediction for x=%d t_x=%dd T=%dd", s.Frequency, s.RecencyDays, s.TDays)
 			}
-			rows[i] = "(?, ?, ?, ?, ?)"
-			params = append(params, s.Frequency, s.RecencyDays, s.TDays, s.PAlive, s.ExpectedPurchases)
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			// Numbers computed here, not user input: written as literals,
+			// which warehouses parse far faster than they bind thousands
+			// of parameters.
+			fmt.Fprintf(&b, "(%d, %d, %d, %s, %s)", s.Frequency, s.RecencyDays, s.TDays,
+				strconv.FormatFloat(s.PAlive, 'g', -1, 64), strconv.FormatFloat(s.ExpectedPurchases, 'g', -1, 64))
 		}
-		stmts = append(stmts, Statement{Model: "clv", Name: "clv_scores", Params: params,
-			SQL: "INSERT INTO " + scores + " (frequency, recency_days, t_days, p_alive, expected_purchases) VALUES " + strings.Join(rows, ", ")})
+		stmts = append(stmts, Statement{Model: "clv", Name: "clv_scores", Append: true, SQL: b.String()})
 	}
 
 	data := r.data()

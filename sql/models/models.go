@@ -101,6 +101,9 @@ type Statement struct {
 	SQL string
 	// Params bind the statement's ? placeholders, in order.
 	Params []any
+	// Append marks a statement that adds rows to Name, which an earlier
+	// statement created, instead of creating it.
+	Append bool
 	// Shared marks a staging table that several models build (orders_clean,
 	// data_quality). Its SQL depends only on the Options, never on the
 	// model, so a caller running several models runs it once: see

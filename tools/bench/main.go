@@ -209,7 +209,7 @@ jobs:
 	}
 	return []figure{
 		{"clv_fit_seconds (1M customers, 10M orders; read groups as Arrow, fit)", fmt.Sprintf("%.1f", fit.Seconds()), "< 10"},
-		{"clv_write_back_seconds (scores per unique (x, t_x, T), bound INSERTs)", fmt.Sprintf("%.1f", writeBack.Seconds()), "-"},
+		{"clv_write_back_seconds (scores per unique (x, t_x, T), batched INSERTs)", fmt.Sprintf("%.1f", writeBack.Seconds()), "-"},
 		{"clv_run_seconds (1M customers, 10M orders; whole model incl. SQL)", fmt.Sprintf("%.1f", sum.Duration.Seconds()), "-"},
 		{"clv_peak_rss_mb (segflow process)", fmt.Sprintf("%.0f", peakRSSMB()), "< 500"},
 	}

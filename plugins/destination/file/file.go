@@ -26,7 +26,6 @@
 package file
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -88,10 +87,8 @@ func (d *Destination) Info(context.Context) (core.DestinationInfo, error) {
 
 func (d *Destination) Configure(_ context.Context, raw json.RawMessage) error {
 	var cfg Config
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
-		return core.FieldErrors{{Field: "(config)", Message: err.Error()}}
+	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
+		return err
 	}
 	var bad core.FieldErrors
 	if cfg.Dir == "" {

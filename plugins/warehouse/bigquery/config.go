@@ -1,18 +1,16 @@
 package bigquery
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
 	"regexp"
 	"sort"
-	"strings"
 
 	"github.com/segflow/segflow/core"
+	"github.com/segflow/segflow/plugins/sdk"
 )
 
 // Config is the plugin's section of segflow.yaml.
@@ -57,20 +55,8 @@ var (
 // reported as a core.FieldError naming the field.
 func parseConfig(raw json.RawMessage) (Config, error) {
 	var cfg Config
-	if len(raw) == 0 {
-		raw = []byte("{}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			return cfg, core.FieldErrors{{Field: typeErr.Field, Message: fmt.Sprintf("must be a %s", typeErr.Type)}}
-		}
-		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return cfg, core.FieldErrors{{Field: strings.Trim(f, `"`), Message: "unknown field"}}
-		}
-		return cfg, core.FieldErrors{{Field: "(config)", Message: err.Error()}}
+	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
+		return cfg, err
 	}
 
 	var bad core.FieldErrors

@@ -6,7 +6,6 @@
 package duckdb
 
 import (
-	"bytes"
 	"context"
 	gosql "database/sql"
 	"encoding/json"
@@ -25,6 +24,7 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/segflow/segflow/core"
+	"github.com/segflow/segflow/plugins/sdk"
 )
 
 // Version of this plugin.
@@ -64,7 +64,7 @@ func (w *Warehouse) Info(context.Context) (core.WarehouseInfo, error) {
 
 func (w *Warehouse) Configure(ctx context.Context, raw json.RawMessage) error {
 	var cfg Config
-	if err := decodeStrict(raw, &cfg); err != nil {
+	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
 		return err
 	}
 	var bad core.FieldErrors
@@ -105,25 +105,6 @@ func (w *Warehouse) Configure(ctx context.Context, raw json.RawMessage) error {
 	w.closeLocked()
 	w.connector = connector
 	w.db = gosql.OpenDB(connector)
-	return nil
-}
-
-func decodeStrict(raw json.RawMessage, v any) error {
-	if len(raw) == 0 {
-		raw = []byte("{}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			return core.FieldErrors{{Field: typeErr.Field, Message: fmt.Sprintf("must be a %s", typeErr.Type)}}
-		}
-		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return core.FieldErrors{{Field: strings.Trim(f, `"`), Message: "unknown field"}}
-		}
-		return core.FieldErrors{{Field: "(config)", Message: err.Error()}}
-	}
 	return nil
 }
 

@@ -1,17 +1,16 @@
 package snowflake
 
 import (
-	"bytes"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/segflow/segflow/core"
+	"github.com/segflow/segflow/plugins/sdk"
 )
 
 // Config is the plugin's section of segflow.yaml.
@@ -51,20 +50,8 @@ type Config struct {
 // private key, if any.
 func parseConfig(raw json.RawMessage) (Config, *rsa.PrivateKey, error) {
 	var cfg Config
-	if len(raw) == 0 {
-		raw = []byte("{}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			return cfg, nil, core.FieldErrors{{Field: typeErr.Field, Message: fmt.Sprintf("must be a %s", typeErr.Type)}}
-		}
-		if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return cfg, nil, core.FieldErrors{{Field: strings.Trim(f, `"`), Message: "unknown field"}}
-		}
-		return cfg, nil, core.FieldErrors{{Field: "(config)", Message: err.Error()}}
+	if err := sdk.DecodeConfig(raw, &cfg); err != nil {
+		return cfg, nil, err
 	}
 
 	var bad core.FieldErrors
