@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
+
 	"github.com/segflow/segflow/core"
 	"github.com/segflow/segflow/core/clv"
 	"github.com/segflow/segflow/sql/models"
@@ -106,47 +108,43 @@ func (r *Runner) readSummaries(ctx context.Context, sql string) ([]summaryGroup,
 
 // readSpend reads rows of (frequency, monetary_value, customers).
 func (r *Runner) readSpend(ctx context.Context, sql string) ([]clv.SpendSummary, error) {
-	rdr, err := r.Warehouse.Query(ctx, sql)
-	if err != nil {
-		return nil, err
-	}
-	defer rdr.Release()
 	var out []clv.SpendSummary
-	for rdr.Next() {
-		rec := rdr.RecordBatch()
-		for i := 0; i < int(rec.NumRows()); i++ {
-			x, err1 := core.Int64At(rec.Column(0), i)
-			n, err2 := core.Int64At(rec.Column(2), i)
-			mv, err3 := core.Float64At(rec.Column(1), i)
-			if err := firstErr(err1, err2, err3); err != nil {
-				return nil, err
+	err := r.read(ctx, sql, func(rdr array.RecordReader) error {
+		for rdr.Next() {
+			rec := rdr.RecordBatch()
+			for i := 0; i < int(rec.NumRows()); i++ {
+				x, err1 := core.Int64At(rec.Column(0), i)
+				mv, err2 := core.Float64At(rec.Column(1), i)
+				n, err3 := core.Int64At(rec.Column(2), i)
+				if err := firstErr(err1, err2, err3); err != nil {
+					return err
+				}
+				out = append(out, clv.SpendSummary{X: int(x), MeanValue: mv, Count: n})
 			}
-			out = append(out, clv.SpendSummary{X: int(x), MeanValue: mv, Count: n})
 		}
-	}
-	return out, rdr.Err()
+		return nil
+	})
+	return out, err
 }
 
 // eachRow calls fn with the integer columns of every row of sql's result.
 func (r *Runner) eachRow(ctx context.Context, sql string, fn func([]int64)) error {
-	rdr, err := r.Warehouse.Query(ctx, sql)
-	if err != nil {
-		return err
-	}
-	defer rdr.Release()
-	for rdr.Next() {
-		rec := rdr.RecordBatch()
-		row := make([]int64, rec.NumCols())
-		for i := 0; i < int(rec.NumRows()); i++ {
-			for c := range row {
-				if row[c], err = core.Int64At(rec.Column(c), i); err != nil {
-					return err
+	return r.read(ctx, sql, func(rdr array.RecordReader) error {
+		for rdr.Next() {
+			rec := rdr.RecordBatch()
+			row := make([]int64, rec.NumCols())
+			for i := 0; i < int(rec.NumRows()); i++ {
+				for c := range row {
+					var err error
+					if row[c], err = core.Int64At(rec.Column(c), i); err != nil {
+						return err
+					}
 				}
+				fn(row)
 			}
-			fn(row)
 		}
-	}
-	return rdr.Err()
+		return nil
+	})
 }
 
 func firstErr(errs ...error) error {
