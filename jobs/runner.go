@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/segflow/segflow/config"
@@ -32,6 +33,9 @@ type Runner struct {
 	// warehouse's. Sources are then not described: every mapped column
 	// is assumed to exist, and Warehouse may be nil (compile only).
 	Dialect string
+
+	mu sync.Mutex
+	wd dialect.Dialect // the warehouse's dialect, asked for once
 }
 
 // Step is one unit of work in a run: a statement that materialises a
@@ -212,7 +216,7 @@ func (r *Runner) Run(ctx context.Context, jobName string, dryRun bool) (*Summary
 	}
 
 	schema := r.Config.Warehouse.OutputSchema
-	if err := r.exec(ctx, sum, "model", "create schema "+schema, "CREATE SCHEMA IF NOT EXISTS "+dialect.Schema(r.dialect(ctx), schema)); err != nil {
+	if err := r.exec(ctx, sum, "model", "create schema "+schema, "CREATE SCHEMA IF NOT EXISTS "+dialect.Schema(plan.Options.Dialect, schema)); err != nil {
 		return sum, err
 	}
 	last := map[string]int{} // each model's last statement
@@ -285,10 +289,29 @@ func (r *Runner) now() time.Time {
 	return time.Now()
 }
 
-func (r *Runner) dialect(ctx context.Context) dialect.Dialect {
-	info, _ := r.Warehouse.Info(ctx)
-	d, _ := dialect.Get(info.Dialect)
-	return d
+// warehouseDialect asks the warehouse plugin for its dialect once.
+func (r *Runner) warehouseDialect(ctx context.Context) (dialect.Dialect, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.wd == nil {
+		info, err := r.Warehouse.Info(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if r.wd, err = dialect.Get(info.Dialect); err != nil {
+			return nil, err
+		}
+	}
+	return r.wd, nil
+}
+
+// outTable is the quoted, qualified name of a table in the output schema.
+func (r *Runner) outTable(ctx context.Context, name string) (string, error) {
+	d, err := r.warehouseDialect(ctx)
+	if err != nil {
+		return "", err
+	}
+	return d.Table(r.Config.Warehouse.OutputSchema, name), nil
 }
 
 func (r *Runner) record(sum *Summary, st Step, start time.Time, err error) error {
@@ -327,7 +350,11 @@ func (r *Runner) materialise(ctx context.Context, sum *Summary, kind, name, tabl
 }
 
 func (r *Runner) count(ctx context.Context, table string) (int64, error) {
-	rdr, err := r.Warehouse.Query(ctx, "SELECT COUNT(*) FROM "+r.dialect(ctx).Table(r.Config.Warehouse.OutputSchema, table))
+	t, err := r.outTable(ctx, table)
+	if err != nil {
+		return 0, err
+	}
+	rdr, err := r.Warehouse.Query(ctx, "SELECT COUNT(*) FROM "+t)
 	if err != nil {
 		return 0, err
 	}
@@ -382,7 +409,10 @@ func (r *Runner) writeSegment(ctx context.Context, sp SegmentPlan, d config.Dest
 		return core.WriteSummary{}, err
 	}
 	defer dest.Close()
-	table := r.dialect(ctx).Table(r.Config.Warehouse.OutputSchema, sp.Statement.Name)
+	table, err := r.outTable(ctx, sp.Statement.Name)
+	if err != nil {
+		return core.WriteSummary{}, err
+	}
 	rdr, err := r.Warehouse.Query(ctx, "SELECT * FROM "+table+" ORDER BY customer_id")
 	if err != nil {
 		return core.WriteSummary{}, err
@@ -393,7 +423,10 @@ func (r *Runner) writeSegment(ctx context.Context, sp SegmentPlan, d config.Dest
 }
 
 func (r *Runner) readDataQuality(ctx context.Context, s models.Statement) ([]DataQuality, error) {
-	table := r.dialect(ctx).Table(r.Config.Warehouse.OutputSchema, s.Name)
+	table, err := r.outTable(ctx, s.Name)
+	if err != nil {
+		return nil, err
+	}
 	rdr, err := r.Warehouse.Query(ctx, "SELECT source, rule, action, description, rows_affected FROM "+table)
 	if err != nil {
 		return nil, err
@@ -425,15 +458,13 @@ func (r *Runner) logger() *slog.Logger {
 // checking every mapped column against the warehouse.
 func (r *Runner) modelOptions(ctx context.Context, job *config.Job) (models.Options, error) {
 	describe := r.Dialect == ""
-	dialectName := r.Dialect
+	var d dialect.Dialect
+	var err error
 	if describe {
-		info, err := r.Warehouse.Info(ctx)
-		if err != nil {
-			return models.Options{}, err
-		}
-		dialectName = info.Dialect
+		d, err = r.warehouseDialect(ctx)
+	} else {
+		d, err = dialect.Get(r.Dialect)
 	}
-	d, err := dialect.Get(dialectName)
 	if err != nil {
 		return models.Options{}, err
 	}

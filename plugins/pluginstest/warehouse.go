@@ -253,12 +253,14 @@ func drain(w core.Warehouse, ctx context.Context, sql string) error {
 	return rdr.Err()
 }
 
-// queryAll reads a (small) result into rows of Go values: integers as
-// int64, decimals as strings, dates and timestamps as UTC time.Time.
-func queryAll(t *testing.T, w core.Warehouse, sql string, params ...any) []map[string]any {
-	t.Helper()
-	rdr, err := w.Query(context.Background(), sql, params...)
-	require.NoError(t, err)
+// ReadAll reads a (small) result into rows of Go values, as
+// core.ValueAt gives them: integers as int64, decimals as strings, dates
+// and timestamps as UTC time.Time.
+func ReadAll(ctx context.Context, w core.Warehouse, sql string, params ...any) ([]map[string]any, error) {
+	rdr, err := w.Query(ctx, sql, params...)
+	if err != nil {
+		return nil, err
+	}
 	defer rdr.Release()
 	var out []map[string]any
 	for rdr.Next() {
@@ -271,8 +273,14 @@ func queryAll(t *testing.T, w core.Warehouse, sql string, params ...any) []map[s
 			out = append(out, row)
 		}
 	}
-	require.NoError(t, rdr.Err())
-	return out
+	return out, rdr.Err()
+}
+
+func queryAll(t *testing.T, w core.Warehouse, sql string, params ...any) []map[string]any {
+	t.Helper()
+	rows, err := ReadAll(context.Background(), w, sql, params...)
+	require.NoError(t, err)
+	return rows
 }
 
 func toInt64(t *testing.T, a arrow.Array, i int) int64 {

@@ -61,28 +61,6 @@ func TestConformance(t *testing.T) {
 	}
 }
 
-// readAll drains a query, returning its rows as Go values.
-func readAll(t *testing.T, w core.Warehouse, sql string, params ...any) ([]map[string]any, error) {
-	t.Helper()
-	rdr, err := w.Query(context.Background(), sql, params...)
-	if err != nil {
-		return nil, err
-	}
-	defer rdr.Release()
-	var out []map[string]any
-	for rdr.Next() {
-		rec := rdr.RecordBatch()
-		for i := 0; i < int(rec.NumRows()); i++ {
-			row := map[string]any{}
-			for c, f := range rec.Schema().Fields() {
-				row[f.Name] = core.ValueAt(rec.Column(c), i)
-			}
-			out = append(out, row)
-		}
-	}
-	return out, rdr.Err()
-}
-
 // sumSeries reads a series of n ids and checks it arrived whole.
 func sumSeries(t *testing.T, w core.Warehouse, n int) error {
 	rdr, err := w.Query(context.Background(), pluginstest.KnownDialects["bigquery"].Series(n))
@@ -117,7 +95,7 @@ func TestTransientErrorsAreRetried(t *testing.T) {
 	s.FailNext(bqstandin.RouteJobsInsert, 2, 503, "backendError")
 	s.FailNext(bqstandin.RouteGetQueryResults, 2, 503, "backendError")
 	s.FailNext(bqstandin.RouteTablesGet, 1, 503, "backendError")
-	rows, err := readAll(t, w, "SELECT 7 AS x")
+	rows, err := pluginstest.ReadAll(context.Background(), w, "SELECT 7 AS x")
 	require.NoError(t, err)
 	require.Equal(t, []map[string]any{{"x": int64(7)}}, rows)
 	require.Equal(t, 3, s.Count(bqstandin.RouteJobsInsert))
@@ -125,7 +103,7 @@ func TestTransientErrorsAreRetried(t *testing.T) {
 
 	// A job that itself failed with backendError runs again.
 	s.FailNextJobs(1, "backendError")
-	rows, err = readAll(t, w, "SELECT 8 AS x")
+	rows, err = pluginstest.ReadAll(context.Background(), w, "SELECT 8 AS x")
 	require.NoError(t, err)
 	require.Equal(t, []map[string]any{{"x": int64(8)}}, rows)
 	jobs := s.Jobs()
@@ -251,7 +229,7 @@ func TestRESTFallbackForSmallResults(t *testing.T) {
 	// No read session: the client reads through REST, which the plugin
 	// accepts for a small result.
 	s.FailNextRPC(bqstandin.MethodCreateReadSession, 1, codes.PermissionDenied)
-	rows, err := readAll(t, w, "SELECT id, CAST(id * 0.25 AS NUMERIC) AS q, TIMESTAMP '2024-02-29 13:45:30.123456' AS ts FROM UNNEST(GENERATE_ARRAY(1, 3)) AS id ORDER BY id")
+	rows, err := pluginstest.ReadAll(context.Background(), w, "SELECT id, CAST(id * 0.25 AS NUMERIC) AS q, TIMESTAMP '2024-02-29 13:45:30.123456' AS ts FROM UNNEST(GENERATE_ARRAY(1, 3)) AS id ORDER BY id")
 	require.NoError(t, err)
 	require.Len(t, rows, 3)
 	require.Equal(t, "0.750000000", rows[2]["q"])
@@ -278,7 +256,7 @@ func TestNumericArrivesAsDecimal38_9(t *testing.T) {
 func TestJobSettingsReachBigQuery(t *testing.T) {
 	s := startStandin(t, bqstandin.Options{})
 	w := open(t, direct(), s, `"labels": {"team": "growth"}, "maximum_bytes_billed": 1000000, "priority": "batch"`)
-	_, err := readAll(t, w, "SELECT ? AS a, ? AS b", nil, "x")
+	_, err := pluginstest.ReadAll(context.Background(), w, "SELECT ? AS a, ? AS b", nil, "x")
 	require.NoError(t, err)
 	jobs := s.Jobs()
 	job := jobs[len(jobs)-1]
@@ -289,7 +267,7 @@ func TestJobSettingsReachBigQuery(t *testing.T) {
 	require.Equal(t, "SELECT NULL AS a, ? AS b", job.SQL, "a nil parameter is written as NULL")
 
 	at := time.Date(2024, 2, 29, 13, 45, 30, 123456000, time.UTC)
-	rows, err := readAll(t, w, "SELECT ? AS t, ? AS f", at, 2.5)
+	rows, err := pluginstest.ReadAll(context.Background(), w, "SELECT ? AS t, ? AS f", at, 2.5)
 	require.NoError(t, err)
 	require.Equal(t, []map[string]any{{"t": at, "f": 2.5}}, rows)
 }

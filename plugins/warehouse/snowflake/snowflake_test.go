@@ -78,27 +78,6 @@ func TestConformance(t *testing.T) {
 	}
 }
 
-func readAll(t *testing.T, w core.Warehouse, ctx context.Context, sql string, params ...any) ([]map[string]any, error) {
-	t.Helper()
-	rdr, err := w.Query(ctx, sql, params...)
-	if err != nil {
-		return nil, err
-	}
-	defer rdr.Release()
-	var out []map[string]any
-	for rdr.Next() {
-		rec := rdr.RecordBatch()
-		for i := 0; i < int(rec.NumRows()); i++ {
-			row := map[string]any{}
-			for c, f := range rec.Schema().Fields() {
-				row[f.Name] = core.ValueAt(rec.Column(c), i)
-			}
-			out = append(out, row)
-		}
-	}
-	return out, rdr.Err()
-}
-
 func countSeries(t *testing.T, w core.Warehouse, n int) {
 	rdr, err := w.Query(context.Background(), pluginstest.KnownDialects["snowflake"].Series(n))
 	require.NoError(t, err)
@@ -125,7 +104,7 @@ func TestTransientErrorsAreRetried(t *testing.T) {
 
 	before := s.Count(sfstandin.RouteQuery)
 	s.FailNext(sfstandin.RouteQuery, 1, 503)
-	rows, err := readAll(t, w, context.Background(), "SELECT 7 AS x")
+	rows, err := pluginstest.ReadAll(context.Background(), w, "SELECT 7 AS x")
 	require.NoError(t, err)
 	require.Equal(t, []map[string]any{{"x": int64(7)}}, rows)
 	require.Equal(t, before+2, s.Count(sfstandin.RouteQuery))
@@ -158,13 +137,13 @@ func TestExpiredSessionIsRenewed(t *testing.T) {
 	s := startStandin(t, sfstandin.Options{ProgressAfter: 200 * time.Millisecond})
 	w := open(t, direct(), s.PluginConfig())
 	ctx := context.Background()
-	_, err := readAll(t, w, ctx, "SELECT 1 AS x")
+	_, err := pluginstest.ReadAll(ctx, w, "SELECT 1 AS x")
 	require.NoError(t, err)
 	logins := len(s.Logins())
 
 	// Between statements.
 	s.ExpireSessions()
-	rows, err := readAll(t, w, ctx, "SELECT 2 AS x")
+	rows, err := pluginstest.ReadAll(ctx, w, "SELECT 2 AS x")
 	require.NoError(t, err)
 	require.Equal(t, []map[string]any{{"x": int64(2)}}, rows)
 	require.Equal(t, 1, s.Count(sfstandin.RouteToken))
@@ -175,7 +154,7 @@ func TestExpiredSessionIsRenewed(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 		s.ExpireSessions()
 	}()
-	rows, err = readAll(t, w, ctx, "SELECT 3 AS x")
+	rows, err = pluginstest.ReadAll(ctx, w, "SELECT 3 AS x")
 	require.NoError(t, err)
 	require.Equal(t, []map[string]any{{"x": int64(3)}}, rows)
 	require.Equal(t, 2, s.Count(sfstandin.RouteToken))
@@ -186,7 +165,7 @@ func TestLongStatementIsPolled(t *testing.T) {
 	s := startStandin(t, sfstandin.Options{ProgressAfter: 100 * time.Millisecond})
 	s.SetQueryDelay(700 * time.Millisecond)
 	w := open(t, direct(), s.PluginConfig())
-	rows, err := readAll(t, w, context.Background(), "SELECT 'done' AS x")
+	rows, err := pluginstest.ReadAll(context.Background(), w, "SELECT 'done' AS x")
 	require.NoError(t, err)
 	require.Equal(t, []map[string]any{{"x": "done"}}, rows)
 	require.GreaterOrEqual(t, s.Count(sfstandin.RouteResult), 2, "polled the result URL")
@@ -263,7 +242,7 @@ func TestLogins(t *testing.T) {
 func TestSessionSettingsReachSnowflake(t *testing.T) {
 	s := startStandin(t, sfstandin.Options{})
 	w := open(t, direct(), withConfig(t, s, map[string]any{"role": "ANALYST", "query_tag": "segflow-test"}))
-	_, err := readAll(t, w, context.Background(), "SELECT 1 AS x")
+	_, err := pluginstest.ReadAll(context.Background(), w, "SELECT 1 AS x")
 	require.NoError(t, err)
 	login := s.Logins()[0]
 	require.Equal(t, "STANDIN_WH", login.Warehouse)
@@ -273,7 +252,7 @@ func TestSessionSettingsReachSnowflake(t *testing.T) {
 	require.Equal(t, "segflow-test", qs[len(qs)-1].QueryTag)
 
 	at := time.Date(2024, 2, 29, 13, 45, 30, 123456000, time.UTC)
-	rows, err := readAll(t, w, context.Background(), "SELECT ? AS t, ? AS f, ? AS n", at, 2.5, nil)
+	rows, err := pluginstest.ReadAll(context.Background(), w, "SELECT ? AS t, ? AS f, ? AS n", at, 2.5, nil)
 	require.NoError(t, err)
 	require.Equal(t, []map[string]any{{"t": at, "f": 2.5, "n": nil}}, rows)
 }
