@@ -57,6 +57,24 @@ type Step struct {
 	BytesScanned int64 `json:",omitempty"`
 	// Note explains an estimate that could not be made.
 	Note string `json:",omitempty"`
+	// Sync is a publish step's diff and outcome (a dry run's plan).
+	Sync *SyncCounts `json:",omitempty"`
+}
+
+// SyncCounts describe one segment's publish to one destination: the diff
+// against what the destination last acknowledged, and what became of it.
+type SyncCounts struct {
+	Adds, Updates, Removes int64
+	// Holdout members are kept out of every destination (control group).
+	Holdout int64
+	// Acknowledged records moved the sync state; Failed were refused:
+	// DeadLettered of them permanently (segflow retry resends those), the
+	// rest with a retryable error (the next run sends them again).
+	Acknowledged, Failed, DeadLettered int64
+	// Calls and Estimated are a dry run's plan: API requests and the time
+	// they take under the destination's declared rate limit (0 = none).
+	Calls     int64         `json:",omitempty"`
+	Estimated time.Duration `json:",omitempty"`
 }
 
 // DataQuality is how many source rows one dirty-data rule applied to;
