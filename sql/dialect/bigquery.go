@@ -102,3 +102,17 @@ func (BigQuery) Qualify(condition string) string { return "QUALIFY " + condition
 func (BigQuery) CreateTableAs(table, query string) string {
 	return "CREATE OR REPLACE TABLE " + table + " AS\n" + query
 }
+
+// TimestampLiteral implements Dialect.
+func (BigQuery) TimestampLiteral(t time.Time) string {
+	return "TIMESTAMP '" + timestampText(t) + "+00'"
+}
+
+// MD5Hex implements Dialect. BigQuery's MD5 returns BYTES.
+func (BigQuery) MD5Hex(s string) string { return "TO_HEX(MD5(" + s + "))" }
+
+// HashBucket implements Dialect. GoogleSQL casts a '0x'-prefixed string
+// to INT64 as hexadecimal.
+func (d BigQuery) HashBucket(s string, buckets int) string {
+	return fmt.Sprintf("MOD(CAST(CONCAT('0x', SUBSTR(%s, 1, 8)) AS INT64), %d)", d.MD5Hex(s), buckets)
+}

@@ -1,6 +1,8 @@
 package dialect
 
 import (
+	"crypto/md5"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"time"
@@ -32,6 +34,9 @@ type Dialect interface {
 	DateLiteral(t time.Time) string
 	// StringLiteral returns a string literal whose value is exactly s.
 	StringLiteral(s string) string
+	// TimestampLiteral returns a TIMESTAMP literal for t in UTC, to the
+	// microsecond.
+	TimestampLiteral(t time.Time) string
 
 	// TypeName returns the dialect's name for a column type, for use in
 	// CAST(... AS type).
@@ -68,9 +73,28 @@ type Dialect interface {
 	// (write WHERE TRUE if it has none): BigQuery requires one.
 	Qualify(condition string) string
 
+	// MD5Hex returns the MD5 digest of STRING expression s as 32
+	// lower-case hex digits (a STRING), the same in every dialect.
+	MD5Hex(s string) string
+	// HashBucket returns an integer expression in [0, buckets): the first
+	// 32 bits of MD5Hex(s), read as an unsigned big-endian number, modulo
+	// buckets. The same s gives the same bucket in every dialect, and in
+	// Go (see Bucket), which is what makes holdout groups reproducible.
+	HashBucket(s string, buckets int) string
+
 	// CreateTableAs returns a statement that (re)creates table, an
 	// already quoted and qualified name, as the result of query.
 	CreateTableAs(table, query string) string
+}
+
+// Bucket is HashBucket computed in Go.
+func Bucket(s string, buckets int) int {
+	sum := md5.Sum([]byte(s))
+	return int(binary.BigEndian.Uint32(sum[:4]) % uint32(buckets))
+}
+
+func timestampText(t time.Time) string {
+	return t.UTC().Format("2006-01-02 15:04:05.000000")
 }
 
 // Placeholder is how a bound parameter is written in every dialect: a

@@ -98,3 +98,17 @@ func (DuckDB) Qualify(condition string) string { return "QUALIFY " + condition }
 func (DuckDB) CreateTableAs(table, query string) string {
 	return "CREATE OR REPLACE TABLE " + table + " AS\n" + query
 }
+
+// TimestampLiteral implements Dialect.
+func (DuckDB) TimestampLiteral(t time.Time) string {
+	return "TIMESTAMP '" + timestampText(t) + "'"
+}
+
+// MD5Hex implements Dialect.
+func (DuckDB) MD5Hex(s string) string { return "md5(" + s + ")" }
+
+// HashBucket implements Dialect. DuckDB casts a '0x'-prefixed string to
+// an integer as hexadecimal.
+func (d DuckDB) HashBucket(s string, buckets int) string {
+	return fmt.Sprintf("(CAST('0x' || SUBSTRING(%s, 1, 8) AS BIGINT) %% %d)", d.MD5Hex(s), buckets)
+}

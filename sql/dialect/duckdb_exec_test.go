@@ -1,7 +1,9 @@
 package dialect
 
 import (
+	"crypto/md5"
 	"database/sql"
+	"fmt"
 	"testing"
 	"time"
 
@@ -129,4 +131,32 @@ func TestDuckDBDateFunctionsExecute(t *testing.T) {
 	require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM (
 		SELECT x FROM range(10) AS r(x) WHERE TRUE `+d.Qualify("ROW_NUMBER() OVER (ORDER BY x DESC) <= 3")+`)`).Scan(&n))
 	require.Equal(t, 3, n)
+}
+
+// TestDuckDBHashingExecute checks MD5Hex and HashBucket against Go's
+// crypto/md5, the reference every dialect must agree with.
+func TestDuckDBHashingExecute(t *testing.T) {
+	t.Parallel()
+	db := openDuckDB(t)
+	d := DuckDB{}
+	for _, s := range []string{"", "vip:42", "at_risk:1000007", "ünï'code"} {
+		var hex string
+		require.NoError(t, db.QueryRow("SELECT "+d.MD5Hex(d.StringLiteral(s))).Scan(&hex))
+		require.Equal(t, fmt.Sprintf("%x", md5.Sum([]byte(s))), hex)
+		for _, n := range []int{2, 100, 10000} {
+			var got int
+			require.NoError(t, db.QueryRow("SELECT "+d.HashBucket(d.StringLiteral(s), n)).Scan(&got))
+			sum := md5.Sum([]byte(s))
+			want := (uint32(sum[0])<<24 | uint32(sum[1])<<16 | uint32(sum[2])<<8 | uint32(sum[3])) % uint32(n)
+			require.Equal(t, int(want), got, "%q mod %d", s, n)
+			require.Equal(t, int(want), Bucket(s, n))
+		}
+	}
+	// md5("") is d41d8cd98f00b204e9800998ecf8427e: 0xd41d8cd9 = 3558706393.
+	require.Equal(t, 3558706393%10000, Bucket("", 10000))
+
+	ts := time.Date(2026, 12, 2, 3, 4, 5, 123456000, time.UTC)
+	var got time.Time
+	require.NoError(t, db.QueryRow("SELECT "+d.TimestampLiteral(ts)).Scan(&got))
+	require.True(t, ts.Equal(got), "%v != %v", ts, got)
 }

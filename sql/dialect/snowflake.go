@@ -124,3 +124,19 @@ func (Snowflake) Qualify(condition string) string { return "QUALIFY " + conditio
 func (Snowflake) CreateTableAs(table, query string) string {
 	return "CREATE OR REPLACE TABLE " + table + " AS\n" + query
 }
+
+// TimestampLiteral implements Dialect. TIMESTAMP is TIMESTAMP_NTZ by
+// default; segflow writes UTC.
+func (Snowflake) TimestampLiteral(t time.Time) string {
+	return "TIMESTAMP '" + timestampText(t) + "'"
+}
+
+// MD5Hex implements Dialect. Snowflake's MD5 already returns the hex
+// VARCHAR; the cast is a no-op there, and is what lets the ZetaSQL fork,
+// which types MD5 as BYTES, analyse the statement.
+func (Snowflake) MD5Hex(s string) string { return "CAST(MD5(" + s + ") AS VARCHAR)" }
+
+// HashBucket implements Dialect: TO_NUMBER with an X format reads hex.
+func (d Snowflake) HashBucket(s string, buckets int) string {
+	return fmt.Sprintf("MOD(TO_NUMBER(SUBSTR(%s, 1, 8), 'XXXXXXXX'), %d)", d.MD5Hex(s), buckets)
+}

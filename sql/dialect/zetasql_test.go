@@ -72,20 +72,23 @@ func TestAnalyzerAcceptsDialectSQL(t *testing.T) {
 				casts = append(casts, "CAST(NULL AS "+d.TypeName(typ)+") AS null_"+typ.String())
 			}
 			exprs := []string{
-				d.DaysBetween("d", lit),                                 // ea
-				d.DaysBetween("CAST(ts AS DATE)", "d"),                  // eb
-				d.AddDays("d", "n"),                                     // ec
-				d.AddDays(lit, "-30"),                                   // ed
-				d.AddMonths("d", "-n"),                                  // ee
-				d.AddMonths(d.TruncMonth(lit), "n - 15"),                // ef
-				d.TruncMonth("d"),                                       // eg
-				d.TruncMonth("CAST(ts AS DATE)"),                        // eh
-				d.MonthsBetween(d.TruncMonth("d"), d.TruncMonth(lit)),   // ei
-				d.SafeDivide("x", "n"),                                  // ej
-				d.SafeDivide("CAST(n AS "+d.TypeName(Float64)+")", "2"), // ek
-				d.StringLiteral("it's a \\ \n 'test'") + " || s",        // el
-				"CAST(n AS " + d.TypeName(Int64) + ") + 1",              // em
-				d.AddDays("d", "CAST(x AS "+d.TypeName(Int64)+")"),      // en
+				d.DaysBetween("d", lit),                                                       // ea
+				d.DaysBetween("CAST(ts AS DATE)", "d"),                                        // eb
+				d.AddDays("d", "n"),                                                           // ec
+				d.AddDays(lit, "-30"),                                                         // ed
+				d.AddMonths("d", "-n"),                                                        // ee
+				d.AddMonths(d.TruncMonth(lit), "n - 15"),                                      // ef
+				d.TruncMonth("d"),                                                             // eg
+				d.TruncMonth("CAST(ts AS DATE)"),                                              // eh
+				d.MonthsBetween(d.TruncMonth("d"), d.TruncMonth(lit)),                         // ei
+				d.SafeDivide("x", "n"),                                                        // ej
+				d.SafeDivide("CAST(n AS "+d.TypeName(Float64)+")", "2"),                       // ek
+				d.StringLiteral("it's a \\ \n 'test'") + " || s",                              // el
+				"CAST(n AS " + d.TypeName(Int64) + ") + 1",                                    // em
+				d.AddDays("d", "CAST(x AS "+d.TypeName(Int64)+")"),                            // en
+				d.MD5Hex("s"),                                                                 // eo
+				d.HashBucket("s || CAST(n AS "+d.TypeName(String)+")", 10000) + " + n",        // ep
+				d.TimestampLiteral(time.Date(2024, 6, 30, 1, 2, 3, 4000, time.UTC)) + " < ts", // eq
 			}
 			for i := range exprs {
 				exprs[i] += " AS e" + string(rune('a'+i))

@@ -28,6 +28,14 @@ func translate(sql string) string {
 		}
 	}
 	return standinsql.Rewrite(pieces, func(code string) string {
+		// MD5 gives BYTES in BigQuery and hex in DuckDB, so TO_HEX(MD5(x))
+		// is DuckDB's md5(x).
+		code = standinsql.Calls(code, "TO_HEX", func(a []string) string {
+			if len(a) == 1 && strings.HasPrefix(strings.ToUpper(a[0]), "MD5(") {
+				return a[0]
+			}
+			return "TO_HEX(" + strings.Join(a, ", ") + ")"
+		})
 		// DATE_DIFF(end, start, PART) is DuckDB's date_diff('part', start, end).
 		return standinsql.Calls(code, "DATE_DIFF", func(a []string) string {
 			if len(a) != 3 {

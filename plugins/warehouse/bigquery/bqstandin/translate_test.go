@@ -14,6 +14,7 @@ func TestTranslate(t *testing.T) {
 		"SELECT CAST(x AS FLOAT64), CAST(y AS NUMERIC)":                             "SELECT CAST(x AS DOUBLE), CAST(y AS DECIMAL(38,9))",
 		"SELECT TIMESTAMP '2024-01-01', TIMESTAMP('2024-01-01')":                    "SELECT TIMESTAMPTZ '2024-01-01', TIMESTAMP('2024-01-01')",
 		"SELECT CAST(d AS DATETIME), TIMESTAMP_TRUNC(t, DAY)":                       "SELECT CAST(d AS TIMESTAMP), TIMESTAMP_TRUNC(t, DAY)",
+		"SELECT TO_HEX(MD5(s)), TO_HEX(b)":                                          "SELECT MD5(s), TO_HEX(b)",
 		"SELECT 'FLOAT64' -- NUMERIC\n, id FROM UNNEST(GENERATE_ARRAY(0, 9)) AS id": "SELECT 'FLOAT64' -- NUMERIC\n, id FROM range(0, ( 9) + 1) AS id(id)",
 	}
 	for in, want := range cases {

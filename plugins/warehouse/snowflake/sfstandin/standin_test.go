@@ -69,4 +69,7 @@ func TestTranslate(t *testing.T) {
 	require.Equal(t,
 		"SELECT range, 'SEQ8()' FROM range(10) -- TABLE(GENERATOR(ROWCOUNT => 1))",
 		translate("SELECT SEQ8(), 'SEQ8()' FROM TABLE(GENERATOR(ROWCOUNT => 10)) -- TABLE(GENERATOR(ROWCOUNT => 1))"))
+	require.Equal(t,
+		"SELECT MOD(CAST('0x' || (SUBSTR(h, 1, 8)) AS BIGINT), 10)",
+		translate("SELECT MOD(TO_NUMBER(SUBSTR(h, 1, 8), 'XXXXXXXX'), 10)"))
 }

@@ -55,6 +55,14 @@ func translate(sql string) string {
 			}
 			return "date_diff('" + strings.ToLower(a[0]) + "', " + a[1] + ", " + a[2] + ")"
 		})
+		// TO_NUMBER(hex, 'XXXXXXXX') reads hexadecimal, as DuckDB's cast
+		// of a '0x' string does; segflow uses no other format.
+		code = standinsql.Calls(code, "TO_NUMBER", func(a []string) string {
+			if len(a) != 2 {
+				return "TO_NUMBER(" + strings.Join(a, ", ") + ")"
+			}
+			return "CAST('0x' || (" + a[0] + ") AS BIGINT)"
+		})
 		// DATEADD(part, n, date) is date + n parts.
 		return standinsql.Calls(code, "DATEADD", func(a []string) string {
 			if len(a) != 3 {
