@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +45,44 @@ type DestinationOptions struct {
 	// LargeRecords is the record count of the large-write test; default
 	// 200,000.
 	LargeRecords int
+
+	// EmailKeyed: the destination identifies people by email, so it must
+	// refuse every record with a NULL email (the suite's records have one
+	// for every 11th customer_id) with a permanent RecordError of code
+	// MissingEmailCode, per record, not fail the write; the suite then
+	// expects those refusals wherever it would expect an acknowledgement,
+	// and does not expect the destination to hold those records.
+	EmailKeyed bool
+
+	// Counts reads the counters of the stand-in the destination
+	// configured with config talks to. It enables the 429-storm and
+	// partial-failure tests (with Storm and Reject respectively).
+	Counts func(t testing.TB, config string) StandinCounts
+	// Storm makes that stand-in answer every request with 429, as the
+	// vendor does (with its Retry-After or rate-limit headers), until
+	// stop is called. The suite writes during the storm and stops it
+	// after StormFor; every record must then be acknowledged exactly once
+	// and held exactly once.
+	Storm func(t testing.TB, config string) (stop func())
+	// StormFor is how long the storm lasts; default 1.5 s.
+	StormFor time.Duration
+}
+
+// MissingEmailCode is the RecordError code of a record an email-keyed
+// destination cannot send because its email is NULL or empty.
+const MissingEmailCode = "missing_email"
+
+// StandinCounts are what a vendor stand-in counts, from its start.
+type StandinCounts struct {
+	// Accepted counts records the stand-in applied: every upsert of a
+	// record it took, repeats included.
+	Accepted int64
+	// Duplicates counts records the stand-in applied although it already
+	// held them with the same values: the destination sent a record
+	// twice (for instance the good records of a partly failed batch).
+	Duplicates int64
+	// Throttled counts requests the stand-in answered with 429.
+	Throttled int64
 }
 
 // Reject describes records the destination refuses.
@@ -81,20 +120,33 @@ func member(id int64, gen int) Record {
 	return r
 }
 
-// batchSpec builds one batch of members.
+// batchSpec builds one batch of members: ids [from, from+n), or ids when
+// set.
 type batchSpec struct {
 	from, n int64
+	ids     []int64
 	gen     int
 	pad     int                 // extra bytes of note per record
 	reject  func(id int64) bool // records to give the rejected email
 	email   string              // the rejected email
 }
 
+func (s batchSpec) idList() []int64 {
+	if s.ids != nil {
+		return s.ids
+	}
+	ids := make([]int64, s.n)
+	for i := range ids {
+		ids[i] = s.from + int64(i)
+	}
+	return ids
+}
+
 func (s batchSpec) build(alloc memory.Allocator) arrow.RecordBatch {
 	b := array.NewRecordBuilder(alloc, destSchema)
 	defer b.Release()
 	pad := strings.Repeat("x", s.pad)
-	for id := s.from; id < s.from+s.n; id++ {
+	for _, id := range s.idList() {
 		r := member(id, s.gen)
 		b.Field(0).(*array.Int64Builder).Append(id)
 		switch {
@@ -164,10 +216,7 @@ func (wr *writer) write(ctx context.Context, segment string, produce func(send f
 		var seq int64
 		send := func(kind core.OpKind, spec batchSpec) bool {
 			seq++
-			ids := make([]int64, spec.n)
-			for i := range ids {
-				ids[i] = spec.from + int64(i)
-			}
+			ids := spec.idList()
 			mu.Lock()
 			keys[seq] = ids
 			mu.Unlock()
@@ -238,18 +287,60 @@ func upserts(n, size int64, gen int) func(send func(core.OpKind, batchSpec) bool
 	}
 }
 
+// expect says what the suite expects of records: all acknowledged, or,
+// for an email-keyed destination, those without an email refused.
+type expect struct{ emailKeyed bool }
+
+// missingEmail says whether the destination must refuse record id for its
+// NULL email.
+func (e expect) missingEmail(id int64) bool { return e.emailKeyed && id%11 == 0 }
+
 // requireAllAcked checks that records [0, n) of the write were each
-// acknowledged exactly once.
-func requireAllAcked(t testing.TB, w *written, n int64) {
+// reported exactly once: acknowledged, or refused for a missing email.
+func (e expect) requireAllAcked(t testing.TB, w *written, n int64) {
 	t.Helper()
 	require.NoError(t, w.err)
 	require.Empty(t, w.problems)
 	require.Len(t, w.acks, int(n), "every record is reported exactly once")
+	var missing int64
 	for id, a := range w.acks {
+		if e.missingEmail(mustAtoi(a.Key)) {
+			missing++
+			require.NotNil(t, a.Err, "record %d of op %d (key %s) has no email and must be refused", id[1], id[0], a.Key)
+			require.Equal(t, MissingEmailCode, a.Err.Code, "key %s", a.Key)
+			require.False(t, a.Err.Retryable, "a missing email is permanent")
+			continue
+		}
 		require.Nil(t, a.Err, "record %d of op %d (key %s) failed", id[1], id[0], a.Key)
 	}
-	require.Equal(t, n, w.sum.Acknowledged)
-	require.Zero(t, w.sum.Failed)
+	require.Equal(t, n-missing, w.sum.Acknowledged)
+	require.Equal(t, missing, w.sum.Failed)
+}
+
+// members are the records [from, from+n) of generation gen the
+// destination should hold.
+func (e expect) members(from, n int64, gen int) map[string]Record {
+	m := map[string]Record{}
+	for id := from; id < from+n; id++ {
+		if !e.missingEmail(id) {
+			m[strconv.FormatInt(id, 10)] = member(id, gen)
+		}
+	}
+	return m
+}
+
+// held is the number of records in [from, from+n) the destination holds.
+func (e expect) held(from, n int64) int64 { return int64(len(e.members(from, n, 1))) }
+
+// keySum is the sum of the keys in [0, n) the destination holds.
+func (e expect) keySum(n int64) int64 {
+	var sum int64
+	for id := int64(0); id < n; id++ {
+		if !e.missingEmail(id) {
+			sum += id
+		}
+	}
+	return sum
 }
 
 // requireHolds checks that the destination holds exactly want.
@@ -266,20 +357,16 @@ func requireHolds(t testing.TB, got []Record, want map[string]Record) {
 	}
 }
 
-func members(from, n int64, gen int) map[string]Record {
-	m := map[string]Record{}
-	for id := from; id < from+n; id++ {
-		m[strconv.FormatInt(id, 10)] = member(id, gen)
-	}
-	return m
-}
-
 // RunDestination runs the conformance suite against the destination
 // opened by o.
 func RunDestination(t *testing.T, o DestinationOpener, opts DestinationOptions) {
 	if opts.LargeRecords == 0 {
 		opts.LargeRecords = 200_000
 	}
+	if opts.StormFor == 0 {
+		opts.StormFor = 1500 * time.Millisecond
+	}
+	e := expect{emailKeyed: opts.EmailKeyed}
 	t.Run(o.Name, func(t *testing.T) {
 		open := func(t *testing.T) (core.Destination, string, core.DestinationInfo) {
 			ctx := context.Background()
@@ -343,30 +430,30 @@ func RunDestination(t *testing.T, o DestinationOpener, opts DestinationOptions) 
 				}
 				return true
 			})
-			requireAllAcked(t, w, 2345)
-			requireHolds(t, opts.Read(t, cfg, "conformance"), members(0, 2345, 1))
+			e.requireAllAcked(t, w, 2345)
+			requireHolds(t, opts.Read(t, cfg, "conformance"), e.members(0, 2345, 1))
 		})
 
 		t.Run("empty write", func(t *testing.T) {
 			d, cfg, _ := open(t)
 			wr := &writer{t: t, d: d, alloc: memory.DefaultAllocator}
 			w := wr.write(timeout(t), "empty", upserts(0, 1, 1))
-			requireAllAcked(t, w, 0)
+			e.requireAllAcked(t, w, 0)
 			requireHolds(t, opts.Read(t, cfg, "empty"), nil)
 		})
 
 		t.Run("a second write updates or replaces", func(t *testing.T) {
 			d, cfg, info := open(t)
 			wr := &writer{t: t, d: d, alloc: memory.DefaultAllocator}
-			requireAllAcked(t, wr.write(timeout(t), "twice", upserts(500, 250, 1)), 500)
+			e.requireAllAcked(t, wr.write(timeout(t), "twice", upserts(500, 250, 1)), 500)
 			// Generation 2 of ids 250..749: half updates, half new.
 			w := wr.write(timeout(t), "twice", func(send func(core.OpKind, batchSpec) bool) bool {
 				return send(core.Upsert, batchSpec{from: 250, n: 500, gen: 2})
 			})
-			requireAllAcked(t, w, 500)
-			want := members(250, 500, 2)
+			e.requireAllAcked(t, w, 500)
+			want := e.members(250, 500, 2)
 			if !info.Capabilities.Snapshot {
-				for k, r := range members(0, 250, 1) {
+				for k, r := range e.members(0, 250, 1) {
 					want[k] = r
 				}
 			}
@@ -376,7 +463,7 @@ func RunDestination(t *testing.T, o DestinationOpener, opts DestinationOptions) 
 		t.Run("removes", func(t *testing.T) {
 			d, cfg, info := open(t)
 			wr := &writer{t: t, d: d, alloc: memory.DefaultAllocator}
-			requireAllAcked(t, wr.write(timeout(t), "removes", upserts(300, 300, 1)), 300)
+			e.requireAllAcked(t, wr.write(timeout(t), "removes", upserts(300, 300, 1)), 300)
 			w := wr.write(timeout(t), "removes", func(send func(core.OpKind, batchSpec) bool) bool {
 				return send(core.Upsert, batchSpec{from: 300, n: 10, gen: 1}) &&
 					send(core.Remove, batchSpec{from: 0, n: 120, gen: 1})
@@ -390,7 +477,7 @@ func RunDestination(t *testing.T, o DestinationOpener, opts DestinationOptions) 
 				}
 				got := opts.Read(t, cfg, "removes")
 				if info.Capabilities.Snapshot {
-					requireHolds(t, got, members(0, 300, 1))
+					requireHolds(t, got, e.members(0, 300, 1))
 					return
 				}
 				// The records before the remove that were acknowledged are
@@ -400,16 +487,18 @@ func RunDestination(t *testing.T, o DestinationOpener, opts DestinationOptions) 
 					held[r[keyColumn]] = true
 					require.Less(t, mustAtoi(r[keyColumn]), int64(310))
 				}
-				for id := 0; id < 300; id++ {
-					require.True(t, held[strconv.Itoa(id)], "key %d was removed by a rejected write", id)
+				for id := int64(0); id < 300; id++ {
+					if !e.missingEmail(id) {
+						require.True(t, held[strconv.FormatInt(id, 10)], "key %d was removed by a rejected write", id)
+					}
 				}
 				for k := range w.acked() {
 					require.True(t, held[k], "acknowledged record %s is not held", k)
 				}
 				return
 			}
-			requireAllAcked(t, w, 130)
-			requireHolds(t, opts.Read(t, cfg, "removes"), members(120, 190, 1))
+			e.requireAllAcked(t, w, 130)
+			requireHolds(t, opts.Read(t, cfg, "removes"), e.members(120, 190, 1))
 		})
 
 		t.Run("batches beyond the limits are split by the host", func(t *testing.T) {
@@ -425,14 +514,14 @@ func RunDestination(t *testing.T, o DestinationOpener, opts DestinationOptions) 
 				return send(core.Upsert, batchSpec{from: 0, n: n, gen: 1}) &&
 					send(core.Upsert, batchSpec{from: n, n: wide, gen: 1, pad: pad})
 			})
-			requireAllAcked(t, w, n+wide)
+			e.requireAllAcked(t, w, n+wide)
 			for i := int64(0); i < n; i++ {
 				if _, ok := w.acks[[2]int64{1, i}]; !ok {
 					t.Fatalf("no ack names row %d of the caller's first batch", i)
 				}
 			}
 			got := opts.Read(t, cfg, "split")
-			require.Len(t, got, int(n+wide))
+			require.Len(t, got, int(e.held(0, n+wide)))
 		})
 
 		t.Run("per-record errors carry index, key and retryable", func(t *testing.T) {
@@ -458,6 +547,12 @@ func RunDestination(t *testing.T, o DestinationOpener, opts DestinationOptions) 
 			for id, a := range w.acks {
 				key := (id[0]-1)*250 + id[1]
 				require.Equal(t, strconv.FormatInt(key, 10), a.Key)
+				if !bad(key) && e.missingEmail(key) {
+					failed++
+					require.NotNil(t, a.Err, "key %d has no email", key)
+					require.Equal(t, MissingEmailCode, a.Err.Code)
+					continue
+				}
 				if !bad(key) {
 					require.Nil(t, a.Err, "key %d", key)
 					want[a.Key] = member(key, 1)
@@ -474,11 +569,87 @@ func RunDestination(t *testing.T, o DestinationOpener, opts DestinationOptions) 
 			requireHolds(t, opts.Read(t, cfg, "rejects"), want)
 		})
 
+		t.Run("429 storm: every record acknowledged and held once", func(t *testing.T) {
+			if opts.Storm == nil || opts.Counts == nil {
+				t.Skip("no Storm and Counts given")
+			}
+			d, cfg, _ := open(t)
+			wr := &writer{t: t, d: d, alloc: memory.DefaultAllocator}
+			before := opts.Counts(t, cfg)
+			stop := opts.Storm(t, cfg)
+			var once sync.Once
+			end := func() { once.Do(stop) }
+			timer := time.AfterFunc(opts.StormFor, end)
+			t.Cleanup(func() { timer.Stop(); end() })
+			const n = 1200
+			w := wr.write(timeout(t), "storm", upserts(n, 200, 1))
+			end()
+			e.requireAllAcked(t, w, n)
+			requireHolds(t, opts.Read(t, cfg, "storm"), e.members(0, n, 1))
+			after := opts.Counts(t, cfg)
+			require.Positive(t, after.Throttled-before.Throttled, "the stand-in answered 429 during the storm")
+			require.Equal(t, e.held(0, n), after.Accepted-before.Accepted, "the stand-in accepted each record exactly once")
+			require.Zero(t, after.Duplicates-before.Duplicates, "records the stand-in accepted twice")
+		})
+
+		t.Run("partial failure: only the failed records are sent again", func(t *testing.T) {
+			if opts.Reject == nil || opts.Counts == nil {
+				t.Skip("no Reject and Counts given")
+			}
+			d, cfg, _ := open(t)
+			wr := &writer{t: t, d: d, alloc: memory.DefaultAllocator}
+			bad := func(id int64) bool { return id%5 == 2 }
+			const n, size = 400, 100
+			before := opts.Counts(t, cfg)
+			w := wr.write(timeout(t), "partial", func(send func(core.OpKind, batchSpec) bool) bool {
+				for from := int64(0); from < n; from += size {
+					if !send(core.Upsert, batchSpec{from: from, n: size, gen: 1, reject: bad, email: opts.Reject.Email}) {
+						return false
+					}
+				}
+				return true
+			})
+			require.NoError(t, w.err)
+			require.Empty(t, w.problems)
+			require.Len(t, w.acks, n)
+			var failed []int64
+			var acked int64
+			for _, a := range w.acks {
+				id := mustAtoi(a.Key)
+				switch {
+				case bad(id):
+					require.NotNil(t, a.Err, "key %d has the rejected email", id)
+					require.Equal(t, opts.Reject.Code, a.Err.Code)
+					failed = append(failed, id)
+				case e.missingEmail(id):
+					require.NotNil(t, a.Err, "key %d has no email", id)
+					require.Equal(t, MissingEmailCode, a.Err.Code)
+				default:
+					require.Nil(t, a.Err, "key %d", id)
+					acked++
+				}
+			}
+			mid := opts.Counts(t, cfg)
+			require.Equal(t, acked, mid.Accepted-before.Accepted, "the stand-in accepted each acknowledged record once")
+			require.Zero(t, mid.Duplicates-before.Duplicates, "records the stand-in accepted twice")
+
+			// The caller fixes the failed records and sends them alone.
+			slices.Sort(failed)
+			w = wr.write(timeout(t), "partial", func(send func(core.OpKind, batchSpec) bool) bool {
+				return send(core.Upsert, batchSpec{ids: failed, gen: 1})
+			})
+			e.requireAllAcked(t, w, int64(len(failed)))
+			after := opts.Counts(t, cfg)
+			require.Equal(t, w.sum.Acknowledged, after.Accepted-mid.Accepted, "the retry sends the fixed records, and nothing else")
+			require.Zero(t, after.Duplicates-before.Duplicates, "records the stand-in accepted twice")
+			requireHolds(t, opts.Read(t, cfg, "partial"), e.members(0, n, 1))
+		})
+
 		t.Run("cancellation stops the write", func(t *testing.T) {
 			d, cfg, info := open(t)
 			wr := &writer{t: t, d: d, alloc: memory.DefaultAllocator}
 			if info.Capabilities.Snapshot {
-				requireAllAcked(t, wr.write(timeout(t), "cancel", upserts(100, 100, 1)), 100)
+				e.requireAllAcked(t, wr.write(timeout(t), "cancel", upserts(100, 100, 1)), 100)
 			}
 			ctx, cancel := context.WithCancel(timeout(t))
 			var once sync.Once
@@ -498,7 +669,7 @@ func RunDestination(t *testing.T, o DestinationOpener, opts DestinationOptions) 
 			require.NoError(t, d.TestConnection(context.Background()), "the destination still serves after a cancelled write")
 			got := opts.Read(t, cfg, "cancel")
 			if info.Capabilities.Snapshot {
-				requireHolds(t, got, members(0, 100, 1))
+				requireHolds(t, got, e.members(0, 100, 1))
 				return
 			}
 			held := map[string]bool{}
@@ -529,7 +700,7 @@ func RunDestination(t *testing.T, o DestinationOpener, opts DestinationOptions) 
 				}
 				return true
 			})
-			requireAllAcked(t, w, n)
+			e.requireAllAcked(t, w, n)
 			require.Zero(t, alloc.CurrentAlloc(), "every batch is released by the callee")
 			// One batch as the allocator counts it (builders round up).
 			counter := memory.NewCheckedAllocator(memory.NewGoAllocator())
@@ -543,12 +714,12 @@ func RunDestination(t *testing.T, o DestinationOpener, opts DestinationOptions) 
 			require.Less(t, peak.Load(), 4*batchBytes,
 				"peak Arrow memory %d B for batches of %d B (%d B in all): batches are not released as they are written", peak.Load(), batchBytes, total)
 			got := opts.Read(t, cfg, "large")
-			require.Len(t, got, int(n))
+			require.Len(t, got, int(e.held(0, n)))
 			var sum int64
 			for _, r := range got {
 				sum += mustAtoi(r[keyColumn])
 			}
-			require.Equal(t, n*(n-1)/2, sum)
+			require.Equal(t, e.keySum(n), sum)
 		})
 
 		t.Run("plugin killed mid-write", func(t *testing.T) {
@@ -558,7 +729,7 @@ func RunDestination(t *testing.T, o DestinationOpener, opts DestinationOptions) 
 			d, cfg, info := open(t)
 			wr := &writer{t: t, d: d, alloc: memory.DefaultAllocator}
 			if info.Capabilities.Snapshot {
-				requireAllAcked(t, wr.write(timeout(t), "killed", upserts(100, 100, 1)), 100)
+				e.requireAllAcked(t, wr.write(timeout(t), "killed", upserts(100, 100, 1)), 100)
 			}
 			var acks atomic.Int64
 			var once sync.Once
@@ -579,7 +750,7 @@ func RunDestination(t *testing.T, o DestinationOpener, opts DestinationOptions) 
 			require.Empty(t, w.problems)
 			got := opts.Read(t, cfg, "killed")
 			if info.Capabilities.Snapshot {
-				requireHolds(t, got, members(0, 100, 1))
+				requireHolds(t, got, e.members(0, 100, 1))
 				return
 			}
 			held := map[string]bool{}

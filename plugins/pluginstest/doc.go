@@ -27,6 +27,16 @@
 // write in bounded memory with every batch released, and, for the
 // subprocess, a plugin killed mid-write.
 //
+// Destinations that talk to a vendor API test against a stand-in server
+// and can ask for more: with Counts (the stand-in's accepted, duplicate
+// and 429 counters) and Storm (make the stand-in answer 429 for a while)
+// the suite writes through a 429 storm and checks every record is
+// acknowledged and accepted exactly once; with Counts and Reject it checks
+// that a partly failed write's good records are not sent again and that
+// the failed ones, fixed and sent alone, are accepted once. EmailKeyed
+// tells the suite the destination must refuse records with a NULL email
+// (code MissingEmailCode) instead of acknowledging them.
+//
 // Package memdest is a destination for tests that can refuse records,
 // acknowledge late and out of order, and crash after N batches.
 package pluginstest

@@ -1,0 +1,5 @@
+//go:build race
+
+package customerio_test
+
+func init() { raceEnabled = true }

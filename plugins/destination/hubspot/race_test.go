@@ -1,0 +1,5 @@
+//go:build race
+
+package hubspot_test
+
+func init() { raceEnabled = true }

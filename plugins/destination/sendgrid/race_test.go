@@ -1,0 +1,5 @@
+//go:build race
+
+package sendgrid_test
+
+func init() { raceEnabled = true }
