@@ -74,6 +74,7 @@ Exit codes: 0 success, 1 a run failed, 2 usage or config error.`,
 		newReportCmd(g),
 		newPluginsCmd(g),
 		newRunsCmd(g),
+		newServeCmd(g),
 		newPluginServeCmd(),
 	)
 	for _, c := range root.Commands() {
