@@ -1,7 +1,10 @@
 package models
 
 import (
+	"crypto/md5"
 	"database/sql"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -334,26 +337,53 @@ func TestRFMHandWorked(t *testing.T) {
 		defer rows.Close()
 		cols, err := rows.Columns()
 		require.NoError(t, err)
-		require.Equal(t, []string{"customer_id", "email", "segment", "monetary"}, cols)
+		require.Equal(t, []string{"customer_id", "email", "segment", "monetary", "holdout", "row_hash"}, cols)
 		type member struct {
 			id      string
 			email   sql.NullString
 			segment string
 			mon     float64
+			holdout bool
+			hash    string
 		}
+		// The row hash encodes each value sent as length:text, NULL as N
+		// (monetary is a DECIMAL(38,2): 400.00).
+		hash := func(parts ...string) string { return fmt.Sprintf("%x", md5.Sum([]byte(strings.Join(parts, "|")))) }
 		var got []member
 		for rows.Next() {
 			var m member
-			require.NoError(t, rows.Scan(&m.id, &m.email, &m.segment, &m.mon))
+			require.NoError(t, rows.Scan(&m.id, &m.email, &m.segment, &m.mon, &m.holdout, &m.hash))
 			got = append(got, m)
 		}
 		require.NoError(t, rows.Err())
 		// c01 once despite its two customers rows; c99 is an orphan.
 		require.Equal(t, []member{
-			{"c01", sql.NullString{String: "c01@example.com", Valid: true}, "Loyal", 400},
-			{"c02", sql.NullString{String: "c02@example.com", Valid: true}, "Loyal", 180},
-			{"c99", sql.NullString{}, "New", 80},
+			{"c01", sql.NullString{String: "c01@example.com", Valid: true}, "Loyal", 400, false, hash("15:c01@example.com", "5:Loyal", "6:400.00")},
+			{"c02", sql.NullString{String: "c02@example.com", Valid: true}, "Loyal", 180, false, hash("15:c02@example.com", "5:Loyal", "6:180.00")},
+			{"c99", sql.NullString{}, "New", 80, false, hash("N", "3:New", "5:80.00")},
 		}, got)
+
+		// A holdout of a half: the members whose hash bucket, computed
+		// here in Go, is below 5000 of 10000.
+		half, err := RenderSegment(SegmentSpec{Name: "half", Model: "rfm", Holdout: 0.5}, duckdbOptions())
+		require.NoError(t, err)
+		exec(t, db, half.SQL)
+		flags, err := db.Query(`SELECT customer_id, holdout FROM segflow.segment_half`)
+		require.NoError(t, err)
+		defer flags.Close()
+		held := 0
+		for flags.Next() {
+			var id string
+			var h bool
+			require.NoError(t, flags.Scan(&id, &h))
+			require.Equal(t, dialect.Bucket("half:"+id, 10000) < 5000, h, id)
+			if h {
+				held++
+			}
+		}
+		require.NoError(t, flags.Err())
+		require.Greater(t, held, 0, "ten customers, some held out")
+		require.Less(t, held, 10, "ten customers, some sent")
 
 		all, err := RenderSegment(SegmentSpec{Name: "everyone", Model: "rfm"}, duckdbOptions())
 		require.NoError(t, err)

@@ -3,6 +3,7 @@ package models
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -89,7 +90,19 @@ type SegmentSpec struct {
 	// ANDed with Where.
 	Filter       string
 	FilterParams []any
+	// Holdout is the share of members, in [0, 1), kept out of every
+	// destination as the control group: those whose
+	// dialect.Bucket(name + ":" + customer_id, 10000) is below
+	// Holdout × 10000.
+	Holdout float64
 }
+
+// HoldoutBuckets is the resolution of a segment's holdout share.
+const HoldoutBuckets = 10000
+
+// HoldoutKey is the string whose hash bucket decides whether a member of
+// segment is in its holdout group (see SegmentSpec.Holdout).
+func HoldoutKey(segment, customerID string) string { return segment + ":" + customerID }
 
 // Statement is one SQL statement to execute, in order.
 type Statement struct {
@@ -265,15 +278,39 @@ func RenderSegment(s SegmentSpec, o Options) (Statement, error) {
 	if s.Filter != "" {
 		conds = append(conds, s.Filter)
 	}
+	if s.Holdout < 0 || s.Holdout >= 1 {
+		return Statement{}, fmt.Errorf("render segment %q: holdout %v is not in [0, 1)", s.Name, s.Holdout)
+	}
+	str := r.d.TypeName(dialect.String)
+	holdout := "FALSE"
+	if n := int(math.Round(s.Holdout * HoldoutBuckets)); n > 0 {
+		key := r.d.StringLiteral(HoldoutKey(s.Name, "")) + " || CAST(customer_id AS " + str + ")"
+		holdout = fmt.Sprintf("%s < %d", r.d.HashBucket(key, HoldoutBuckets), n)
+	}
 	sql, err := r.statement(table, "segment/segment.sql.tmpl", segmentData{
 		ModelTable: s.Model,
 		Where:      strings.Join(conds, "\nAND "),
 		Attributes: attrs,
+		Holdout:    holdout,
+		RowHash:    rowHash(r.d, append([]string{"email"}, attrs...)),
 	})
 	if err != nil {
 		return Statement{}, fmt.Errorf("render segment %q for %s: %w", s.Name, o.Dialect.Name(), err)
 	}
 	return Statement{Model: s.Model, Name: table, SQL: sql, Params: s.FilterParams}, nil
+}
+
+// rowHash is an expression for the MD5 of columns' values: each written
+// as its length, a colon and its text, or N for NULL, so that no two
+// different rows give the same string.
+func rowHash(d dialect.Dialect, columns []string) string {
+	str := d.TypeName(dialect.String)
+	parts := make([]string, len(columns))
+	for i, c := range columns {
+		text := "CAST(" + c + " AS " + str + ")"
+		parts[i] = "COALESCE(CAST(LENGTH(" + text + ") AS " + str + ") || ':' || " + text + ", 'N')"
+	}
+	return d.MD5Hex(strings.Join(parts, "\n        || '|' || "))
 }
 
 // validateOptions checks o and fills in defaults. needed are the logical

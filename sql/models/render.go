@@ -57,6 +57,10 @@ type segmentData struct {
 	ModelTable string
 	Where      string
 	Attributes []string
+	// Holdout is a boolean expression: the member is in the control group.
+	Holdout string
+	// RowHash is an expression for the hash of the attributes sent.
+	RowHash string
 }
 
 func newRenderer(modelName string, o Options, needed []string) (*renderer, error) {
@@ -138,7 +142,7 @@ func (r *renderer) create(table, name string, data templateData) (string, error)
 }
 
 // query renders template name with data.
-func (r *renderer) query(name string, data templateData) (string, error) {
+func (r *renderer) query(name string, data any) (string, error) {
 	var b strings.Builder
 	if err := r.tmpl.ExecuteTemplate(&b, name, data); err != nil {
 		return "", err
@@ -161,6 +165,7 @@ func (r *renderer) funcs() template.FuncMap {
 		"source": r.source,
 		"ident":  r.d.QuoteIdent,
 		"date":   r.d.DateLiteral,
+		"ts":     r.d.TimestampLiteral,
 		"str":    r.d.StringLiteral,
 		"type": func(name string) (string, error) {
 			for _, t := range []dialect.Type{dialect.String, dialect.Int64, dialect.Float64, dialect.Bool, dialect.Date, dialect.Timestamp} {

@@ -25,7 +25,15 @@ SELECT
     email,
     segment,
     monetary,
-    loyalty
+    loyalty,
+    -- The control group: kept out of every destination.
+    FALSE AS holdout,
+    -- Changes when any attribute sent changes: the publish diff
+    -- compares it with what each destination last acknowledged.
+    TO_HEX(MD5(COALESCE(CAST(LENGTH(CAST(email AS STRING)) AS STRING) || ':' || CAST(email AS STRING), 'N')
+        || '|' || COALESCE(CAST(LENGTH(CAST(segment AS STRING)) AS STRING) || ':' || CAST(segment AS STRING), 'N')
+        || '|' || COALESCE(CAST(LENGTH(CAST(monetary AS STRING)) AS STRING) || ':' || CAST(monetary AS STRING), 'N')
+        || '|' || COALESCE(CAST(LENGTH(CAST(loyalty AS STRING)) AS STRING) || ':' || CAST(loyalty AS STRING), 'N'))) AS row_hash
 FROM members
 -- The config's where is its author's own SQL, pasted as written; a
 -- typed filter arrives compiled, its values bound as parameters.

@@ -25,7 +25,15 @@ SELECT
     email,
     segment,
     monetary,
-    loyalty
+    loyalty,
+    -- The control group: kept out of every destination.
+    FALSE AS holdout,
+    -- Changes when any attribute sent changes: the publish diff
+    -- compares it with what each destination last acknowledged.
+    CAST(MD5(COALESCE(CAST(LENGTH(CAST(email AS VARCHAR)) AS VARCHAR) || ':' || CAST(email AS VARCHAR), 'N')
+        || '|' || COALESCE(CAST(LENGTH(CAST(segment AS VARCHAR)) AS VARCHAR) || ':' || CAST(segment AS VARCHAR), 'N')
+        || '|' || COALESCE(CAST(LENGTH(CAST(monetary AS VARCHAR)) AS VARCHAR) || ':' || CAST(monetary AS VARCHAR), 'N')
+        || '|' || COALESCE(CAST(LENGTH(CAST(loyalty AS VARCHAR)) AS VARCHAR) || ':' || CAST(loyalty AS VARCHAR), 'N')) AS VARCHAR) AS row_hash
 FROM members
 -- The config's where is its author's own SQL, pasted as written; a
 -- typed filter arrives compiled, its values bound as parameters.
