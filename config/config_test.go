@@ -55,11 +55,11 @@ func TestLoadValid(t *testing.T) {
 	vip := c.Segment("best_customers")
 	require.NotNil(t, vip)
 	require.Equal(t, []string{"email", "recency_days", "monetary"}, vip.Attributes)
-	require.Equal(t, []string{"exports", "braze"}, vip.Destinations)
+	require.Equal(t, []string{"exports", "crm"}, vip.Destinations)
 	require.Nil(t, c.Segment("nope"))
 
 	require.Equal(t, "file", c.Destination("exports").Plugin)
-	require.Equal(t, KindDestination, c.Plugin(c.Destination("braze").Plugin).Kind)
+	require.Equal(t, KindDestination, c.Plugin(c.Destination("crm").Plugin).Kind)
 	require.Nil(t, c.Plugin("duckdb"), "built-ins have no plugins entry")
 
 	require.Equal(t, 30*time.Minute, c.Job("nightly").Timeout)
@@ -79,7 +79,7 @@ func TestLoadValid(t *testing.T) {
 	dir, err := filepath.Abs("testdata")
 	require.NoError(t, err)
 	require.Equal(t, dir, c.Dir)
-	require.Equal(t, filepath.Join(dir, "plugins", "segflow-braze"), c.Resolve(c.Plugins[0].Path))
+	require.Equal(t, filepath.Join(dir, "plugins", "segflow-acme-crm"), c.Resolve(c.Plugins[0].Path))
 	require.Equal(t, "/opt/x", c.Resolve("/opt/x"))
 	require.Equal(t, "", c.Resolve(""))
 
@@ -90,7 +90,7 @@ func TestLoadValid(t *testing.T) {
 	dest, err := c.PluginConfigJSON(c.Destination("exports").Config)
 	require.NoError(t, err)
 	require.JSONEq(t, `{"dir": "./out", "format": "csv"}`, string(dest))
-	dest, err = c.Destination("braze").ConfigJSON()
+	dest, err = c.Destination("crm").ConfigJSON()
 	require.NoError(t, err)
 	require.JSONEq(t, `{"api_key": "not-a-real-key"}`, string(dest))
 
@@ -201,6 +201,7 @@ segments:
     model: ltv
     attributes: ["e-mail", email, email]
   - name: VIP
+    holdout: 1.5
 destinations:
   - name: out
     plugin: ext
@@ -228,11 +229,12 @@ jobs:
 		"segflow.yaml:24:35: segments[0].attributes[2]: duplicate attribute \"email\"",
 		"segflow.yaml:25:5: segments[1].name: duplicate name \"VIP\"",
 		"segflow.yaml:25:5: segments[1].model: required",
-		"segflow.yaml:30:5: jobs[0]: a job needs at least one entry under models or segments",
-		"segflow.yaml:31:5: jobs[0].timeout: must be positive, got -5m0s",
-		"segflow.yaml:32:5: jobs[0].schedule: \"every day\" is not a cron expression",
-		"segflow.yaml:33:5: jobs[1].name: duplicate name \"j\"",
-		"segflow.yaml:34:14: jobs[1].models[0]: unknown model \"rmf\" (did you mean \"rfm\"?)",
+		"segflow.yaml:26:5: segments[1].holdout: 1.5 is not a share",
+		"segflow.yaml:31:5: jobs[0]: a job needs at least one entry under models or segments",
+		"segflow.yaml:32:5: jobs[0].timeout: must be positive, got -5m0s",
+		"segflow.yaml:33:5: jobs[0].schedule: \"every day\" is not a cron expression",
+		"segflow.yaml:34:5: jobs[1].name: duplicate name \"j\"",
+		"segflow.yaml:35:14: jobs[1].models[0]: unknown model \"rmf\" (did you mean \"rfm\"?)",
 	}
 	for _, w := range want {
 		require.Contains(t, err.Error(), w)
@@ -535,6 +537,58 @@ func TestSchemaLogicalColumns(t *testing.T) {
 		slices.Sort(want)
 		require.Equal(t, want, got, "columns of %s", name)
 	}
+}
+
+// TestSchemaBuiltinPlugins keeps the schema's lists of built-in plugins
+// (offered for completion) equal to the ones the validator accepts.
+func TestSchemaBuiltinPlugins(t *testing.T) {
+	t.Parallel()
+	var schema struct {
+		Defs map[string]struct {
+			Properties struct {
+				Plugin struct {
+					Description string `json:"description"`
+					AnyOf       []struct {
+						Enum []string `json:"enum"`
+					} `json:"anyOf"`
+				} `json:"plugin"`
+			} `json:"properties"`
+		} `json:"$defs"`
+	}
+	require.NoError(t, json.Unmarshal(Schema, &schema))
+	for def, want := range map[string][]string{"warehouse": BuiltinWarehouses, "destination": BuiltinDestinations} {
+		plugin := schema.Defs[def].Properties.Plugin
+		require.NotEmpty(t, plugin.AnyOf, "%s.plugin has no anyOf", def)
+		require.Equal(t, want, plugin.AnyOf[0].Enum, "%s.plugin enum", def)
+		require.Contains(t, plugin.Description, "("+strings.Join(want, ", ")+")", "%s.plugin description", def)
+	}
+}
+
+// TestBuiltinDestinations: a config names a built-in destination without
+// a plugins entry, and an external plugin may not take a built-in's name.
+func TestBuiltinDestinations(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, []string{"file", "mailchimp", "klaviyo", "braze", "sendgrid", "hubspot", "customerio", "webhook"}, BuiltinDestinations)
+	var y strings.Builder
+	y.WriteString(minimal + "destinations:\n")
+	for _, name := range BuiltinDestinations {
+		y.WriteString("  - name: to_" + name + "\n    plugin: " + name + "\n")
+	}
+	c, err := Parse([]byte(y.String()), "segflow.yaml")
+	require.NoError(t, err)
+	require.Equal(t, "hubspot", c.Destination("to_hubspot").Plugin)
+	require.Nil(t, c.Plugin("hubspot"), "built-ins have no plugins entry")
+
+	_, err = Parse([]byte(minimal+`plugins:
+  - name: klaviyo
+    kind: destination
+    path: ./my-klaviyo
+    sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+`), "segflow.yaml")
+	require.EqualError(t, err, `segflow.yaml:10:5: plugins[0].name: "klaviyo" is a built-in plugin; give the external one another name`)
+
+	_, err = Parse([]byte(minimal+"destinations:\n  - name: mc\n    plugin: mailchimpp\n"), "segflow.yaml")
+	require.ErrorContains(t, err, `segflow.yaml:11:5: destinations[0].plugin: unknown destination plugin "mailchimpp" (did you mean "mailchimp"?)`)
 }
 
 func FuzzParse(f *testing.F) {

@@ -196,6 +196,10 @@ type Segment struct {
 	Attributes []string `yaml:"attributes"`
 	// Destinations are names of entries under destinations.
 	Destinations []string `yaml:"destinations"`
+	// Holdout is the share of members, in [0, 1), kept out of every
+	// destination as the control group: a hash of (segment, customer_id)
+	// picks them, the same on every run and in every warehouse.
+	Holdout float64 `yaml:"holdout"`
 }
 
 // Destination is a configured outbound target.

@@ -290,6 +290,9 @@ func (v *validator) segments() {
 		case !slices.Contains(SegmentModels, s.Model):
 			v.errorf(path+".model", "model %q%s has no row per customer to filter (segments use: %s)", s.Model, didYouMean(s.Model, SegmentModels), strings.Join(SegmentModels, ", "))
 		}
+		if s.Holdout < 0 || s.Holdout >= 1 {
+			v.errorf(path+".holdout", "%v is not a share: use a number from 0 (no holdout) up to, not including, 1 (such as 0.1)", s.Holdout)
+		}
 		attrs := map[string]bool{}
 		for j, a := range s.Attributes {
 			attrPath := fmt.Sprintf("%s.attributes[%d]", path, j)

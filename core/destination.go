@@ -503,6 +503,36 @@ func splitRanges(rec arrow.RecordBatch, maxRecords, maxBytes int64) ([][2]int64,
 // keep the batching contract (see SplitBatches); the clients pluginhost
 // returns do.
 func UpsertAll(ctx context.Context, d Destination, segment, keyColumn string, rdr array.RecordReader) (WriteSummary, error) {
+	var firstFailure *Ack
+	sum, sent, err := WriteAll(ctx, d, WriteHeader{Segment: segment, Schema: rdr.Schema(), KeyColumn: keyColumn}, Upsert, rdr, func(acks ...Ack) {
+		if firstFailure != nil {
+			return
+		}
+		for i := range acks {
+			if acks[i].Err != nil {
+				a := acks[i]
+				firstFailure = &a
+				return
+			}
+		}
+	})
+	switch {
+	case err != nil:
+		return sum, err
+	case sum.Failed > 0 && firstFailure != nil:
+		return sum, fmt.Errorf("%d of %d records were refused; first: key %s: %w", sum.Failed, sent, firstFailure.Key, firstFailure.Err)
+	case sum.Failed > 0 || sum.Acknowledged != sent:
+		return sum, fmt.Errorf("%d of %d records were acknowledged", sum.Acknowledged, sent)
+	}
+	return sum, nil
+}
+
+// WriteAll sends every batch rdr reads to d as an operation of kind, in
+// one write, and passes each record's outcome to ack. It returns the
+// write's summary and the number of records sent. A read error abandons
+// the write (so a snapshot destination commits nothing) and is returned.
+// d should keep the batching contract (see SplitBatches).
+func WriteAll(ctx context.Context, d Destination, h WriteHeader, kind OpKind, rdr array.RecordReader, ack func(...Ack)) (WriteSummary, int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ops := make(chan Op)
@@ -518,7 +548,7 @@ func UpsertAll(ctx context.Context, d Destination, segment, keyColumn string, rd
 			seq++
 			n := rec.NumRows()
 			select {
-			case ops <- Op{Kind: Upsert, Seq: seq, Batch: rec}:
+			case ops <- Op{Kind: kind, Seq: seq, Batch: rec}:
 				sent += n
 			case <-ctx.Done():
 				rec.Release()
@@ -531,30 +561,11 @@ func UpsertAll(ctx context.Context, d Destination, segment, keyColumn string, rd
 		}
 		close(ops)
 	}()
-	var firstFailure *Ack
-	sum, err := d.Write(ctx, WriteHeader{Segment: segment, Schema: rdr.Schema(), KeyColumn: keyColumn}, ops, func(acks ...Ack) {
-		if firstFailure != nil {
-			return
-		}
-		for i := range acks {
-			if acks[i].Err != nil {
-				a := acks[i]
-				firstFailure = &a
-				return
-			}
-		}
-	})
+	sum, err := d.Write(ctx, h, ops, ack)
 	cancel()
 	<-produced
-	switch {
-	case readErr != nil:
-		return sum, fmt.Errorf("read segment: %w", readErr)
-	case err != nil:
-		return sum, err
-	case sum.Failed > 0 && firstFailure != nil:
-		return sum, fmt.Errorf("%d of %d records were refused; first: key %s: %w", sum.Failed, sent, firstFailure.Key, firstFailure.Err)
-	case sum.Failed > 0 || sum.Acknowledged != sent:
-		return sum, fmt.Errorf("%d of %d records were acknowledged", sum.Acknowledged, sent)
+	if readErr != nil {
+		return sum, sent, fmt.Errorf("read segment: %w", readErr)
 	}
-	return sum, nil
+	return sum, sent, err
 }

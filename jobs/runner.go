@@ -150,6 +150,7 @@ func (r *Runner) Plan(ctx context.Context, jobName string) (*Plan, error) {
 				return nil, err
 			}
 		}
+		spec.Holdout = seg.Holdout
 		stmt, err := models.RenderSegment(spec, opts)
 		if err != nil {
 			return nil, fmt.Errorf("render segment %s: %w", name, err)
@@ -223,11 +224,11 @@ func (r *Runner) Run(ctx context.Context, jobName string, dryRun bool) (*Summary
 		for _, sp := range plan.Segments {
 			sum.Steps = append(sum.Steps, estimate(Step{Kind: "segment", Name: sp.Segment.Name, SQL: sp.Statement.SQL, Params: sp.Statement.Params}))
 			for _, d := range sp.Destinations {
-				outputs, err := r.plannedOutputs(ctx, sp.Segment.Name, d)
+				st, err := r.planPublish(ctx, sp, d)
 				if err != nil {
 					return sum, err
 				}
-				sum.Steps = append(sum.Steps, Step{Kind: "publish", Name: sp.Segment.Name + " -> " + d.Name, Outputs: outputs})
+				sum.Steps = append(sum.Steps, st)
 			}
 		}
 		return sum, nil
@@ -259,14 +260,22 @@ func (r *Runner) Run(ctx context.Context, jobName string, dryRun bool) (*Summary
 			}
 		}
 	}
+	runID := runID(ctx, now)
 	for _, sp := range plan.Segments {
 		if err := r.materialise(ctx, sum, "segment", sp.Segment.Name, sp.Statement.Name, sp.Statement.SQL, sp.Statement.Params...); err != nil {
 			return sum, err
 		}
+		if err := r.recordHistory(ctx, sum, sp.Segment, runID, now); err != nil {
+			return sum, err
+		}
+		// One destination's failure does not keep the segment from the
+		// others; the run fails at the end.
+		var errs []error
 		for _, d := range sp.Destinations {
-			if err := r.publish(ctx, sum, sp, d); err != nil {
-				return sum, err
-			}
+			errs = append(errs, r.publish(ctx, sum, sp.Segment, d, runID, now))
+		}
+		if err := errors.Join(errs...); err != nil {
+			return sum, err
 		}
 	}
 	return sum, nil
@@ -383,14 +392,6 @@ func (r *Runner) count(ctx context.Context, table string) (int64, error) {
 	return core.Int64At(rdr.RecordBatch().Column(0), 0)
 }
 
-func (r *Runner) publish(ctx context.Context, sum *Summary, sp SegmentPlan, d config.Destination) error {
-	start := time.Now()
-	st := Step{Kind: "publish", Name: sp.Segment.Name + " -> " + d.Name}
-	res, err := r.writeSegment(ctx, sp, d)
-	st.Rows, st.Outputs = res.Acknowledged, res.Outputs
-	return r.record(sum, st, start, err)
-}
-
 // openDestination opens and configures a destination; the caller closes it.
 func (r *Runner) openDestination(ctx context.Context, d config.Destination) (core.Destination, error) {
 	dest, err := r.NewDestination(d.Plugin)
@@ -406,38 +407,6 @@ func (r *Runner) openDestination(ctx context.Context, d config.Destination) (cor
 		return nil, fmt.Errorf("configure destination %s: %w", d.Name, err)
 	}
 	return dest, nil
-}
-
-func (r *Runner) plannedOutputs(ctx context.Context, segment string, d config.Destination) ([]string, error) {
-	dest, err := r.openDestination(ctx, d)
-	if err != nil {
-		return nil, err
-	}
-	defer dest.Close()
-	outputs, err := dest.Outputs(ctx, segment)
-	if errors.Is(err, core.ErrNotImplemented) {
-		return nil, nil
-	}
-	return outputs, err
-}
-
-func (r *Runner) writeSegment(ctx context.Context, sp SegmentPlan, d config.Destination) (core.WriteSummary, error) {
-	dest, err := r.openDestination(ctx, d)
-	if err != nil {
-		return core.WriteSummary{}, err
-	}
-	defer dest.Close()
-	table, err := r.outTable(ctx, sp.Statement.Name)
-	if err != nil {
-		return core.WriteSummary{}, err
-	}
-	rdr, err := r.Warehouse.Query(ctx, "SELECT * FROM "+table+" ORDER BY customer_id")
-	if err != nil {
-		return core.WriteSummary{}, err
-	}
-	defer rdr.Release()
-	// Every member as an upsert; the step fails unless each is acknowledged.
-	return core.UpsertAll(ctx, dest, sp.Segment.Name, "customer_id", rdr)
 }
 
 func (r *Runner) readDataQuality(ctx context.Context, s models.Statement) ([]DataQuality, error) {

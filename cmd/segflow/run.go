@@ -179,6 +179,10 @@ func printSummary(w io.Writer, sum *jobs.Summary) {
 		} else if len(s.Outputs) > 0 {
 			result = strings.Join(s.Outputs, ", ")
 		}
+		if c := s.Sync; c != nil {
+			result = fmt.Sprintf("+%d ~%d -%d held out %d; acknowledged %d, failed %d (dead letters %d); %s",
+				c.Adds, c.Updates, c.Removes, c.Holdout, c.Acknowledged, c.Failed, c.DeadLettered, result)
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", s.Kind, s.Name, s.Rows, s.Duration.Round(time.Millisecond), result)
 	}
 	tw.Flush()
@@ -201,6 +205,12 @@ func printDryRun(w io.Writer, sum *jobs.Summary) {
 		switch s.Kind {
 		case "publish":
 			fmt.Fprintf(w, "-- would publish %s\n", s.Name)
+			if c := s.Sync; c != nil && s.Note == "" || c != nil && strings.HasPrefix(s.Note, "snapshot") {
+				fmt.Fprintf(w, "--   %s\n", planText(c))
+			}
+			if s.Note != "" {
+				fmt.Fprintf(w, "--   %s\n", s.Note)
+			}
 			for _, o := range s.Outputs {
 				fmt.Fprintf(w, "--   writes %s\n", o)
 			}
@@ -224,6 +234,15 @@ func printDryRun(w io.Writer, sum *jobs.Summary) {
 	if estimated {
 		fmt.Fprintf(w, "\n-- total bytes the statements that could be estimated scan: %s\n", humanBytes(total))
 	}
+}
+
+// planText says what a dry run's publish would send and what it costs.
+func planText(c *jobs.SyncCounts) string {
+	t := fmt.Sprintf("%d adds, %d updates, %d removes (%d held out); %d API calls", c.Adds, c.Updates, c.Removes, c.Holdout, c.Calls)
+	if c.Estimated > 0 {
+		t += fmt.Sprintf(", about %s under the destination's rate limit", c.Estimated.Round(time.Second))
+	}
+	return t
 }
 
 func humanBytes(n int64) string {

@@ -57,6 +57,9 @@ type Options struct {
 	Segments Segments
 	// Now gives the current time (for the next scheduled times); tests fix it.
 	Now func() time.Time
+	// UI, if set, serves every path outside /api/ that no endpoint
+	// claims: the web UI at / (package jobs/server/ui).
+	UI http.Handler
 }
 
 // Server is the HTTP handler of `segflow serve`.
@@ -116,9 +119,15 @@ func New(opts Options) (*Server, error) {
 	s.route("GET /readyz", s.readyz)
 	metrics := promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError)})
 	s.route("GET /metrics", metrics.ServeHTTP)
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, http.StatusNotFound, "no endpoint "+r.URL.Path+" (see /api/v1/jobs, /api/v1/runs, /api/v1/segments, /healthz, /readyz, /metrics)")
-	})
+	}
+	if opts.UI != nil {
+		s.mux.HandleFunc("/api/", notFound)
+		s.mux.Handle("/", opts.UI)
+	} else {
+		s.mux.HandleFunc("/", notFound)
+	}
 	return s, nil
 }
 

@@ -112,6 +112,9 @@ type Statement struct {
 	Name string
 	// SQL is one complete statement without a trailing semicolon.
 	SQL string
+	// Query is the SELECT whose result SQL materialises (segments only):
+	// a dry run reads it without creating anything.
+	Query string
 	// Params bind the statement's ? placeholders, in order.
 	Params []any
 	// Append marks a statement that adds rows to Name, which an earlier
@@ -238,6 +241,18 @@ func Render(modelName string, o Options) ([]Statement, error) {
 // SegmentTable is the name of the table segment name is materialised in.
 func SegmentTable(name string) string { return "segment_" + name }
 
+// SegmentAttributes returns the attributes a segment sends besides
+// customer_id and email, without repeats, in order.
+func SegmentAttributes(attributes []string) []string {
+	var out []string
+	for _, a := range attributes {
+		if a != "customer_id" && a != "email" && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // RenderSegment returns the statement that materialises segment s as
 // table segment_<name>: customer_id, email and s.Attributes of the rows
 // of s.Model's table that satisfy s.Where.
@@ -287,17 +302,20 @@ func RenderSegment(s SegmentSpec, o Options) (Statement, error) {
 		key := r.d.StringLiteral(HoldoutKey(s.Name, "")) + " || CAST(customer_id AS " + str + ")"
 		holdout = fmt.Sprintf("%s < %d", r.d.HashBucket(key, HoldoutBuckets), n)
 	}
-	sql, err := r.statement(table, "segment/segment.sql.tmpl", segmentData{
+	data := r.data()
+	data.Segment = segmentData{
 		ModelTable: s.Model,
 		Where:      strings.Join(conds, "\nAND "),
 		Attributes: attrs,
 		Holdout:    holdout,
 		RowHash:    rowHash(r.d, append([]string{"email"}, attrs...)),
-	})
+	}
+	query, err := r.query("segment/segment.sql.tmpl", data)
 	if err != nil {
 		return Statement{}, fmt.Errorf("render segment %q for %s: %w", s.Name, o.Dialect.Name(), err)
 	}
-	return Statement{Model: s.Model, Name: table, SQL: sql, Params: s.FilterParams}, nil
+	sql := r.d.CreateTableAs(r.d.Table(r.o.OutputSchema, table), query)
+	return Statement{Model: s.Model, Name: table, SQL: sql, Query: query, Params: s.FilterParams}, nil
 }
 
 // rowHash is an expression for the MD5 of columns' values: each written
