@@ -304,6 +304,31 @@ func (s *pgStore) TryLockJob(ctx context.Context, job, instance string, ttl time
 	return &Lock{Job: job, Instance: instance, token: token, backend: s}, true, nil
 }
 
+func (s *pgStore) LockHolder(ctx context.Context, job string) (string, bool, error) {
+	var instance string
+	err := s.with(ctx, func(c *pgx.Conn) error {
+		return c.QueryRow(ctx, `SELECT instance FROM job_locks WHERE job = $1`, job).Scan(&instance)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("state: lock holder of job %s: %w", job, err)
+	}
+	return instance, true, nil
+}
+
+func (s *pgStore) BreakLock(ctx context.Context, job, instance string) error {
+	err := s.with(ctx, func(c *pgx.Conn) error {
+		_, err := c.Exec(ctx, `DELETE FROM job_locks WHERE job = $1 AND instance = $2`, job, instance)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("state: break lock of job %s: %w", job, err)
+	}
+	return nil
+}
+
 func (s *pgStore) extendLock(ctx context.Context, job, token string, ttl time.Duration) error {
 	var n int64
 	err := s.with(ctx, func(c *pgx.Conn) error {

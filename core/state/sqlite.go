@@ -261,6 +261,25 @@ func (s *sqliteStore) TryLockJob(ctx context.Context, job, instance string, ttl 
 	return &Lock{Job: job, Instance: instance, token: token, backend: s}, true, nil
 }
 
+func (s *sqliteStore) LockHolder(ctx context.Context, job string) (string, bool, error) {
+	var instance string
+	err := s.r.QueryRowContext(ctx, `SELECT instance FROM job_locks WHERE job = ?`, job).Scan(&instance)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("state: lock holder of job %s: %w", job, err)
+	}
+	return instance, true, nil
+}
+
+func (s *sqliteStore) BreakLock(ctx context.Context, job, instance string) error {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM job_locks WHERE job = ? AND instance = ?`, job, instance); err != nil {
+		return fmt.Errorf("state: break lock of job %s: %w", job, err)
+	}
+	return nil
+}
+
 func (s *sqliteStore) extendLock(ctx context.Context, job, token string, ttl time.Duration) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE job_locks SET expires_at = ? WHERE job = ? AND token = ?`,
 		fmtTime(s.now().Add(ttl)), job, token)

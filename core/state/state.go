@@ -104,6 +104,13 @@ type Store interface {
 	// Lock.Extend (heartbeat) and gives it back with Lock.Release; a
 	// holder that dies loses it when ttl passes.
 	TryLockJob(ctx context.Context, job, instance string, ttl time.Duration) (lock *Lock, ok bool, err error)
+	// LockHolder names the instance holding job's lock, expired or not;
+	// ok is false when nobody does.
+	LockHolder(ctx context.Context, job string) (instance string, ok bool, err error)
+	// BreakLock removes job's lock if instance holds it: for a holder
+	// known to be dead (a process of this host that no longer exists), so
+	// that its job need not wait for the lock to expire.
+	BreakLock(ctx context.Context, job, instance string) error
 	// LastScheduledFor is the latest scheduled time of job that any
 	// instance claimed; ok is false if none was.
 	LastScheduledFor(ctx context.Context, job string) (t time.Time, ok bool, err error)

@@ -8,7 +8,9 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/segflow/segflow/core/state"
@@ -282,6 +284,9 @@ func (s *Scheduler) job(name string) (*Job, error) {
 // begin takes the job's lock and records an unscheduled run.
 func (s *Scheduler) begin(ctx context.Context, j *Job, trigger string) (state.Run, *state.Lock, error) {
 	lock, ok, err := s.cfg.Store.TryLockJob(ctx, j.Name, s.cfg.Instance, s.cfg.LockTTL)
+	if err == nil && !ok && s.breakDeadHolder(ctx, j.Name) {
+		lock, ok, err = s.cfg.Store.TryLockJob(ctx, j.Name, s.cfg.Instance, s.cfg.LockTTL)
+	}
 	if err != nil {
 		return state.Run{}, nil, err
 	}
@@ -296,6 +301,30 @@ func (s *Scheduler) begin(ctx context.Context, j *Job, trigger string) (state.Ru
 		return run, nil, err
 	}
 	return run, lock, nil
+}
+
+// breakDeadHolder breaks job's lock when its holder is a process of this
+// host that no longer exists (a segflow killed with SIGKILL), so a rerun
+// need not wait for the lock to expire. It reports whether it did.
+func (s *Scheduler) breakDeadHolder(ctx context.Context, job string) bool {
+	holder, ok, err := s.cfg.Store.LockHolder(ctx, job)
+	if err != nil || !ok || !processGone(holder) {
+		return false
+	}
+	s.cfg.Logger.Warn("breaking the job lock of a process that no longer exists", "job", job, "holder", holder)
+	return s.cfg.Store.BreakLock(ctx, job, holder) == nil
+}
+
+// processGone reports whether instance names a process of this host, as
+// host:pid (the default instance name), that does not exist.
+func processGone(instance string) bool {
+	host, pidText, ok := strings.Cut(instance, ":")
+	me, _ := os.Hostname()
+	pid, err := strconv.Atoi(pidText)
+	if !ok || err != nil || host != me || pid <= 0 {
+		return false
+	}
+	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }
 
 // loop schedules one job until ctx is done.

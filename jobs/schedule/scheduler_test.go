@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"os/exec"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -380,6 +382,32 @@ func TestSchedulerRunNow(t *testing.T) {
 	defer lock.Release(context.Background())
 	_, err = s.RunNow(t.Context(), "nightly", state.TriggerCLI)
 	require.ErrorIs(t, err, ErrJobRunning, "not while a daemon runs it")
+}
+
+// TestRunNowBreaksLockOfDeadProcess: a job locked by a segflow of this
+// host that was killed runs at once, not after the lock expires; a lock
+// of a live process is respected.
+func TestRunNowBreaksLockOfDeadProcess(t *testing.T) {
+	b := setup(t, statetest.SQLite)
+	host, err := os.Hostname()
+	require.NoError(t, err)
+	dead := exec.Command("true")
+	require.NoError(t, dead.Run()) // its pid now names no process
+	deadHolder := fmt.Sprintf("%s:%d", host, dead.Process.Pid)
+	_, ok, err := b.store.TryLockJob(t.Context(), "nightly", deadHolder, time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+	s := b.scheduler(t, "cli", nil, Job{Name: "nightly"})
+	run, err := s.RunNow(t.Context(), "nightly", state.TriggerCLI)
+	require.NoError(t, err)
+	require.Equal(t, state.StatusSucceeded, run.Status)
+
+	_, ok, err = b.store.TryLockJob(t.Context(), "weekly", fmt.Sprintf("%s:%d", host, os.Getpid()), time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+	s = b.scheduler(t, "cli2", nil, Job{Name: "weekly"})
+	_, err = s.RunNow(t.Context(), "weekly", state.TriggerCLI)
+	require.ErrorIs(t, err, ErrJobRunning, "the holder is alive")
 }
 
 func TestSchedulerStop(t *testing.T) {
