@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -319,11 +320,15 @@ func (a *ackRecorder) counts(c *SyncCounts) {
 // planCalls estimates a dry run's API calls and their duration under the
 // destination's declared limits.
 func planCalls(c *SyncCounts, caps core.DestinationCapabilities) {
+	if caps.Snapshot {
+		c.Calls = 1 // one write of every member
+		return
+	}
 	calls := func(n int64) int64 {
 		if n == 0 {
 			return 0
 		}
-		if caps.MaxBatchRecords <= 0 || caps.Snapshot {
+		if caps.MaxBatchRecords <= 0 {
 			return 1
 		}
 		return (n + caps.MaxBatchRecords - 1) / caps.MaxBatchRecords
@@ -437,4 +442,38 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// Retry sends again the records of a segment that destinations refused
+// permanently (its dead letters), with their current attributes, and
+// any other pending difference: the segment as last built is diffed
+// again with its dead letters no longer held back. destination, if not
+// empty, limits it to one destination. The segment is not rebuilt.
+func (r *Runner) Retry(ctx context.Context, segment, destination string) (*Summary, error) {
+	now := r.now()
+	sum := &Summary{Job: "retry " + segment, Started: now}
+	defer func() { sum.Duration = time.Since(now) }()
+	seg := r.Config.Segment(segment)
+	if seg == nil {
+		return sum, fmt.Errorf("%w %q", ErrNoSegment, segment)
+	}
+	if destination != "" && !slices.Contains(seg.Destinations, destination) {
+		return sum, fmt.Errorf("segment %s is not published to %q (its destinations: %s)", segment, destination, strings.Join(seg.Destinations, ", "))
+	}
+	runID := runID(ctx, now)
+	var errs []error
+	for _, dn := range seg.Destinations {
+		if destination != "" && dn != destination {
+			continue
+		}
+		s, err := r.newSync(ctx, *seg, dn, runID, now)
+		if err == nil {
+			err = r.execAll(ctx, s.Setup, s.Retry)
+		}
+		if err != nil {
+			return sum, err
+		}
+		errs = append(errs, r.publish(ctx, sum, *seg, *r.Config.Destination(dn), runID, now))
+	}
+	return sum, errors.Join(errs...)
 }

@@ -143,25 +143,33 @@ func (r *Runner) Plan(ctx context.Context, jobName string) (*Plan, error) {
 		}
 	}
 	for _, name := range job.Segments {
-		seg := r.Config.Segment(name)
-		spec := models.SegmentSpec{Name: seg.Name, Model: seg.Model, Where: seg.Where, Attributes: seg.Attributes}
-		if seg.Filter != "" {
-			if spec.Filter, spec.FilterParams, err = r.compileFilter(seg, opts.Dialect); err != nil {
-				return nil, err
-			}
-		}
-		spec.Holdout = seg.Holdout
-		stmt, err := models.RenderSegment(spec, opts)
+		sp, err := r.segmentPlan(r.Config.Segment(name), opts)
 		if err != nil {
-			return nil, fmt.Errorf("render segment %s: %w", name, err)
-		}
-		sp := SegmentPlan{Segment: *seg, Statement: stmt}
-		for _, d := range seg.Destinations {
-			sp.Destinations = append(sp.Destinations, *r.Config.Destination(d))
+			return nil, err
 		}
 		plan.Segments = append(plan.Segments, sp)
 	}
 	return plan, nil
+}
+
+// segmentPlan renders a segment's statement and lists its destinations.
+func (r *Runner) segmentPlan(seg *config.Segment, opts models.Options) (SegmentPlan, error) {
+	spec := models.SegmentSpec{Name: seg.Name, Model: seg.Model, Where: seg.Where, Attributes: seg.Attributes, Holdout: seg.Holdout}
+	if seg.Filter != "" {
+		var err error
+		if spec.Filter, spec.FilterParams, err = r.compileFilter(seg, opts.Dialect); err != nil {
+			return SegmentPlan{}, err
+		}
+	}
+	stmt, err := models.RenderSegment(spec, opts)
+	if err != nil {
+		return SegmentPlan{}, fmt.Errorf("render segment %s: %w", seg.Name, err)
+	}
+	sp := SegmentPlan{Segment: *seg, Statement: stmt}
+	for _, d := range seg.Destinations {
+		sp.Destinations = append(sp.Destinations, *r.Config.Destination(d))
+	}
+	return sp, nil
 }
 
 // compileFilter type-checks a segment's filter against its model's

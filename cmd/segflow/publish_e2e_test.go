@@ -20,7 +20,9 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2"
 	"github.com/stretchr/testify/require"
 
+	"github.com/segflow/segflow/jobs"
 	"github.com/segflow/segflow/plugins/pluginstest/memdest"
+	"github.com/segflow/segflow/sql/dialect"
 )
 
 // journalProject lays out a project that publishes one rfm segment to the
@@ -46,8 +48,9 @@ func newJournalProject(t *testing.T) *journalProject {
 	return p
 }
 
-// configure writes the config with the segment's where clause.
-func (p *journalProject) configure(t *testing.T, where string) {
+// configure writes the config with the segment's where clause; extra is
+// added to the destination's config.
+func (p *journalProject) configure(t *testing.T, where string, extra ...string) {
 	cfg := fmt.Sprintf(`version: 1
 project: crash
 warehouse:
@@ -74,12 +77,14 @@ segments:
 destinations:
   - name: crm
     plugin: journal
-    config: {journal: out/journal.jsonl, max_batch_records: 20, supports_remove: true, ack_delay_ms: 25}
+    config: {journal: out/journal.jsonl, max_batch_records: 20, supports_remove: true, ack_delay_ms: 25%s}
 jobs:
   - name: sync
     models: [rfm]
     segments: [members]
-`, p.sum, where)
+  - name: models
+    models: [rfm]
+`, p.sum, where, strings.Join(append([]string{""}, extra...), ", "))
 	require.NoError(t, os.WriteFile(filepath.Join(p.dir, "segflow.yaml"), []byte(cfg), 0o644))
 }
 
@@ -93,7 +98,7 @@ func (p *journalProject) journalLines(t *testing.T) int {
 // runKilled starts `segflow run` and kills it with SIGKILL once the
 // destination has applied more than after operations in all.
 func (p *journalProject) runKilled(t *testing.T, after int) {
-	cmd := exec.Command(segflowBin, "run")
+	cmd := exec.Command(segflowBin, "run", "--job", "sync")
 	cmd.Dir = p.dir
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -116,7 +121,7 @@ func (p *journalProject) runKilled(t *testing.T, after int) {
 func (p *journalProject) run(t *testing.T) result {
 	var r result
 	for try := 0; try < 40; try++ {
-		r = segflow(t, p.dir, "run")
+		r = segflow(t, p.dir, "run", "--job", "sync")
 		if r.code == 0 || !strings.Contains(r.stdout+r.stderr, "lock") {
 			break
 		}
@@ -229,4 +234,77 @@ func TestKilledPublishResumesExactly(t *testing.T) {
 	r = p.run(t)
 	require.Regexp(t, `\+0 ~0 -0 held out \d+; acknowledged 0`, r.stdout)
 	require.Equal(t, lines, p.journalLines(t))
+}
+
+// sentIDs returns n customer ids of rfm (after building it) that the
+// segment's holdout does not keep back (worked out here from the hash
+// the SQL uses).
+func (p *journalProject) sentIDs(t *testing.T, n int) []string {
+	r := segflow(t, p.dir, "run", "--job", "models")
+	require.Equal(t, 0, r.code, r.stderr)
+	db, err := sql.Open("duckdb", filepath.Join(p.dir, "out", "retail.duckdb")+"?access_mode=read_only")
+	require.NoError(t, err)
+	defer db.Close()
+	rows, err := db.Query(`SELECT CAST(customer_id AS VARCHAR) FROM segflow.rfm WHERE frequency >= 1 ORDER BY 1 LIMIT 100`)
+	require.NoError(t, err)
+	defer rows.Close()
+	var ids []string
+	for rows.Next() && len(ids) < n {
+		var id string
+		require.NoError(t, rows.Scan(&id))
+		if dialect.Bucket("members:"+id, 10000) >= 1000 {
+			ids = append(ids, id)
+		}
+	}
+	require.Len(t, ids, n)
+	return ids
+}
+
+func (p *journalProject) deadLetters(t *testing.T) int64 {
+	r := segflow(t, p.dir, "segments", "show", "members", "--format", "json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var s jobs.SegmentStatus
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &s))
+	require.Len(t, s.Destinations, 1)
+	return s.Destinations[0].DeadLetters
+}
+
+// TestRefusedRecordsDeadLetterAndRetry: a retryable refusal fails the
+// run and the next run sends the record; records a destination refuses
+// for good wait in the dead-letter table, are not sent again by later
+// runs, and go out with segflow retry.
+func TestRefusedRecordsDeadLetterAndRetry(t *testing.T) {
+	p := newJournalProject(t)
+	p.configure(t, "frequency >= 1")
+	ids := p.sentIDs(t, 3)
+	permanent := fmt.Sprintf(`"%s": {code: invalid_email, message: "no mailbox"}, "%s": {code: invalid_email, message: "no mailbox"}`, ids[0], ids[1])
+	p.configure(t, "frequency >= 1", fmt.Sprintf(`fail: {%s, "%s": {code: timeout, message: "try later", retryable: true}}`, permanent, ids[2]))
+	r := segflow(t, p.dir, "run", "--job", "sync")
+	require.Equal(t, 1, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	require.Contains(t, r.stdout, "failed 3 (dead letters 2)")
+	require.Contains(t, r.stdout+r.stderr, "1 records failed with a retryable error")
+	require.Equal(t, int64(2), p.deadLetters(t))
+	held, err := memdest.Read(p.journal)
+	require.NoError(t, err)
+	for _, rec := range held {
+		require.NotContains(t, ids, rec["customer_id"], "a refused record is not held")
+	}
+
+	// The next run sends the record that failed retryably, and not the
+	// two waiting in the dead-letter table.
+	p.configure(t, "frequency >= 1", "fail: {"+permanent+"}")
+	lines := p.journalLines(t)
+	r = p.run(t)
+	require.Contains(t, r.stdout, "+1 ~0 -0")
+	require.Equal(t, lines+1, p.journalLines(t))
+	require.Equal(t, int64(2), p.deadLetters(t))
+
+	// Fixed at the destination, retry sends exactly them.
+	p.configure(t, "frequency >= 1")
+	r = segflow(t, p.dir, "retry", "members")
+	require.Equal(t, 0, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	require.Contains(t, r.stdout, "+2 ~0 -0")
+	require.Equal(t, lines+3, p.journalLines(t))
+	require.Equal(t, int64(0), p.deadLetters(t))
+	p.requireDestinationEqualsSegment(t)
 }

@@ -74,6 +74,8 @@ Exit codes: 0 success, 1 a run failed, 2 usage or config error.`,
 		newReportCmd(g),
 		newPluginsCmd(g),
 		newRunsCmd(g),
+		newSegmentsCmd(g),
+		newRetryCmd(g),
 		newServeCmd(g),
 		newPluginServeCmd(),
 	)

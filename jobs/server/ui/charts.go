@@ -79,14 +79,14 @@ type hbar struct {
 
 // hbarsSVG draws horizontal bars scaled to the largest value.
 func hbarsSVG(class, label string, bars []hbar) template.HTML {
-	const left, barH, gap, width = 150, 22, 8, 460
+	const left, barH, gap, width = 90, 22, 8, 330
 	h := len(bars)*(barH+gap) + gap
 	var max float64
 	for _, x := range bars {
 		max = math.Max(max, x.Value)
 	}
 	var b strings.Builder
-	svgOpen(&b, class, left+width+110, h, label)
+	svgOpen(&b, class, left+width+230, h, label)
 	for i, x := range bars {
 		y := gap + i*(barH+gap)
 		bw := 0.0
@@ -209,9 +209,11 @@ func groupedBarsSVG(channels []string, models []string, shares map[string]map[st
 	}
 	var b strings.Builder
 	svgOpen(&b, "attribution-bars", left+width+70, h, "revenue share per channel under each attribution model")
+	x := left
 	for i, m := range models {
 		fmt.Fprintf(&b, `<rect x="%d" y="6" width="10" height="10" fill="%s"/><text x="%d" y="15" class="legend">%s</text>`,
-			left+i*86, palette[i%len(palette)], left+i*86+14, esc(m))
+			x, palette[i%len(palette)], x+14, esc(m))
+		x += 14 + 7*len(m) + 16
 	}
 	for ci, ch := range channels {
 		y0 := top + ci*gh

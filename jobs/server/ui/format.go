@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,8 @@ var funcs = template.FuncMap{
 	"lower":     strings.ToLower,
 	"title":     stageTitle,
 	"f":         asFloat,
+	"i64":       asInt,
+	"some":      func(v any) bool { return v != nil },
 	"pct100":    func(f float64) float64 { return 100 * f },
 	"lastIndex": func(row []any) int { return len(row) - 1 },
 }
@@ -116,6 +119,11 @@ func formatValue(v any) string {
 		return formatInt(v)
 	case float64:
 		return formatMoney2(v)
+	case string:
+		if decimalText.MatchString(v) { // a DECIMAL the warehouse sent as text
+			return formatMoney2(asFloat(v))
+		}
+		return v
 	case time.Time:
 		if v.Hour() == 0 && v.Minute() == 0 && v.Second() == 0 {
 			return v.Format(time.DateOnly)
@@ -124,6 +132,8 @@ func formatValue(v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+var decimalText = regexp.MustCompile(`^-?[0-9]+\.[0-9]+$`)
 
 // maskEmail keeps an address's first character and domain:
 // jane@example.com becomes j***@example.com. Values without an @ are

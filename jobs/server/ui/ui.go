@@ -621,10 +621,15 @@ func (u *UI) deciles(w http.ResponseWriter, r *http.Request) {
 			u.failReport(w, r, "rfm", err)
 			return
 		}
+		// Equal-revenue deciles hold a tenth of revenue each: what
+		// differs is how many customers that takes.
 		bars := make([]hbar, len(ds))
 		for i, x := range ds {
 			bars[i] = hbar{Label: "decile " + strconv.FormatInt(x.Decile, 10), Value: x.RevenueShare,
-				Text: formatPct(x.RevenueShare) + " of revenue · " + formatInt(x.Customers) + " customers"}
+				Text: formatPct(x.RevenueShare) + " of revenue"}
+			if k == "revenue_decile" {
+				bars[i].Value, bars[i].Text = float64(x.Customers), formatInt(x.Customers)+" customers"
+			}
 		}
 		data.Views = append(data.Views, decileView{Kind: k, Title: decileTitles[k][0], About: decileTitles[k][1], Deciles: ds,
 			Chart: hbarsSVG("deciles "+k, decileTitles[k][0], bars)})
@@ -690,6 +695,7 @@ type cohortRow struct {
 }
 
 type cohortData struct {
+	Max     float64 // the largest retention after m0, the colour scale's top
 	Offsets []int
 	Rows    []cohortRow
 	Mix     *report.Table
@@ -712,6 +718,12 @@ func (u *UI) cohort(w http.ResponseWriter, r *http.Request) {
 	data := cohortData{Mix: tables[1]}
 	for k := 0; k < len(tri.Columns)-2; k++ {
 		data.Offsets = append(data.Offsets, k)
+	}
+	for _, row := range tri.Rows {
+		// m0 is 100 % by definition: the scale is set by the later months.
+		for _, v := range row[3:] {
+			data.Max = max(data.Max, asFloat(v))
+		}
 	}
 	for _, row := range tri.Rows {
 		cr := cohortRow{Customers: asInt(row[1])}
