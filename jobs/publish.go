@@ -37,7 +37,12 @@ func (r *Runner) newSync(ctx context.Context, seg config.Segment, dest string, r
 	if err != nil {
 		return nil, err
 	}
-	return models.NewSync(d, r.Config.Warehouse.OutputSchema, seg.Name, dest, models.SegmentAttributes(seg.Attributes), runID, now)
+	s, err := models.NewSync(d, r.Config.Warehouse.OutputSchema, seg.Name, dest, models.SegmentAttributes(seg.Attributes), runID, now)
+	if err != nil {
+		return nil, err
+	}
+	s.AsOf, err = AsOf(r.Config, now)
+	return s, err
 }
 
 // recordHistory creates the sync tables if needed and updates the
@@ -476,4 +481,19 @@ func (r *Runner) Retry(ctx context.Context, segment, destination string) (*Summa
 		errs = append(errs, r.publish(ctx, sum, *seg, *r.Config.Destination(dn), runID, now))
 	}
 	return sum, errors.Join(errs...)
+}
+
+// holdoutResults rebuilds holdout_results when the job publishes a
+// segment with a holdout and builds orders_clean, which it reads.
+func (r *Runner) holdoutResults(ctx context.Context, sum *Summary, plan *Plan) error {
+	held := slices.ContainsFunc(plan.Segments, func(sp SegmentPlan) bool { return sp.Segment.Holdout > 0 })
+	orders := slices.ContainsFunc(plan.Statements, func(s models.Statement) bool { return s.Name == "orders_clean" })
+	if !held || !orders {
+		return nil
+	}
+	stmt, err := models.RenderHoldoutResults(plan.Options)
+	if err != nil {
+		return err
+	}
+	return r.materialise(ctx, sum, "model", "holdout."+stmt.Name, stmt.Name, stmt.SQL)
 }

@@ -286,7 +286,7 @@ func (r *Runner) Run(ctx context.Context, jobName string, dryRun bool) (*Summary
 			return sum, err
 		}
 	}
-	return sum, nil
+	return sum, r.holdoutResults(ctx, sum, plan)
 }
 
 // goStages are the models' steps computed in Go on small aggregates the

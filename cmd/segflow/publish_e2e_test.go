@@ -31,13 +31,14 @@ import (
 // a test can kill segflow in the middle of a publish.
 type journalProject struct {
 	dir, plugin, sum, journal string
+	asOf                      string // the models' as_of date
 }
 
 func newJournalProject(t *testing.T) *journalProject {
 	dir := t.TempDir()
 	r := segflow(t, dir, "sample-data", "--out", "out/retail.duckdb", "--customers", "3000", "--seed", "11")
 	require.Equal(t, 0, r.code, r.stderr)
-	p := &journalProject{dir: dir, plugin: filepath.Join(dir, "journal-destination"), journal: filepath.Join(dir, "out", "journal.jsonl")}
+	p := &journalProject{asOf: "2025-12-31", dir: dir, plugin: filepath.Join(dir, "journal-destination"), journal: filepath.Join(dir, "out", "journal.jsonl")}
 	build := exec.Command("go", "build", "-o", p.plugin, "../../examples/journal-destination")
 	build.Stderr = os.Stderr
 	require.NoError(t, build.Run())
@@ -66,7 +67,7 @@ sources:
   customers: {table: customers}
   orders: {table: orders}
 models:
-  as_of: "2025-12-31"
+  as_of: %q
 segments:
   - name: members
     model: rfm
@@ -84,7 +85,7 @@ jobs:
     segments: [members]
   - name: models
     models: [rfm]
-`, p.sum, where, strings.Join(append([]string{""}, extra...), ", "))
+`, p.sum, p.asOf, where, strings.Join(append([]string{""}, extra...), ", "))
 	require.NoError(t, os.WriteFile(filepath.Join(p.dir, "segflow.yaml"), []byte(cfg), 0o644))
 }
 
@@ -307,4 +308,48 @@ func TestRefusedRecordsDeadLetterAndRetry(t *testing.T) {
 	require.Equal(t, lines+3, p.journalLines(t))
 	require.Equal(t, int64(0), p.deadLetters(t))
 	p.requireDestinationEqualsSegment(t)
+}
+
+// TestHoldoutResults publishes a segment with a holdout as of mid-2025,
+// then runs as of the year's end, and reads the true-added-value report:
+// the treated and control groups are the members who joined then, split
+// as the holdout hash says, and each lift lies inside its interval.
+func TestHoldoutResults(t *testing.T) {
+	p := newJournalProject(t)
+	p.asOf = "2025-06-30"
+	p.configure(t, "frequency >= 1")
+	p.run(t)
+	sent, held := p.members(t)
+	p.asOf = "2025-12-31"
+	p.configure(t, "frequency >= 1")
+	p.run(t)
+
+	r := segflow(t, p.dir, "report", "holdout", "--format", "json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var tables []struct {
+		Rows []map[string]any `json:"rows"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &tables))
+	var first map[string]any
+	for _, row := range tables[0].Rows {
+		if strings.HasPrefix(fmt.Sprint(row["publish_date"]), "2025-06-30") {
+			first = row
+		}
+	}
+	require.NotNil(t, first, "a row for the mid-year publish: %v", tables[0].Rows)
+	require.Equal(t, float64(len(sent)), first["treated_customers"])
+	require.Equal(t, float64(len(held)), first["control_customers"])
+	require.Equal(t, true, first["window_complete"])
+	for _, m := range []string{"conversion_lift_pts", "revenue_lift"} {
+		lift := first[m].(float64)
+		lo, hi := first[strings.TrimSuffix(m, "_pts")+"_ci_low"+suffix(m)].(float64), first[strings.TrimSuffix(m, "_pts")+"_ci_high"+suffix(m)].(float64)
+		require.True(t, lo <= lift && lift <= hi, "%s %v outside [%v, %v]", m, lift, lo, hi)
+	}
+}
+
+func suffix(metric string) string {
+	if strings.HasSuffix(metric, "_pts") {
+		return "_pts"
+	}
+	return ""
 }

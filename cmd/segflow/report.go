@@ -16,6 +16,7 @@ import (
 // reports are the model reports, by model name.
 var reports = map[string]func(context.Context, core.Warehouse, dialect.Dialect, string) ([]*report.Table, error){
 	"rfm":         report.RFM,
+	"holdout":     report.Holdout,
 	"lifecycle":   report.Lifecycle,
 	"cohort":      report.Cohort,
 	"clv":         report.CLV,

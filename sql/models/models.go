@@ -48,6 +48,8 @@ type Options struct {
 
 	// Lifecycle configures the lifecycle model (see lifecycle.go).
 	Lifecycle LifecycleOptions
+	// Holdout configures holdout_results (see RenderHoldoutResults).
+	Holdout HoldoutOptions
 
 	// Attribution and Affinity configure those models (see attribution.go
 	// and affinity.go).
@@ -240,6 +242,42 @@ func Render(modelName string, o Options) ([]Statement, error) {
 
 // SegmentTable is the name of the table segment name is materialised in.
 func SegmentTable(name string) string { return "segment_" + name }
+
+// HoldoutOptions configure holdout_results.
+type HoldoutOptions struct {
+	// WindowDays is how long after a publish a member's orders count as
+	// its outcome; default 30.
+	WindowDays int
+}
+
+// HoldoutResultsTable compares the treated and control members of every
+// segment with a holdout; see RenderHoldoutResults.
+const HoldoutResultsTable = "holdout_results"
+
+// RenderHoldoutResults returns the statement that rebuilds
+// holdout_results from segment_membership_history and orders_clean: per
+// segment and publish date (the as_of date members joined on), treated
+// against control members' conversion and revenue per customer in the
+// WindowDays after it, with the absolute and relative lifts and 95%
+// confidence intervals of the absolute lifts (normal approximation:
+// Wald for the difference of proportions, Welch's standard error for the
+// difference of means).
+func RenderHoldoutResults(o Options) (Statement, error) {
+	if o.Holdout.WindowDays == 0 {
+		o.Holdout.WindowDays = 30
+	}
+	r, err := newRenderer("holdout", o, nil)
+	if err != nil {
+		return Statement{}, fmt.Errorf("render holdout_results: %w", err)
+	}
+	data := r.data()
+	data.Holdout = r.o.Holdout
+	sql, err := r.create(HoldoutResultsTable, "holdout/holdout_results.sql.tmpl", data)
+	if err != nil {
+		return Statement{}, fmt.Errorf("render holdout_results for %s: %w", o.Dialect.Name(), err)
+	}
+	return Statement{Model: "holdout", Name: HoldoutResultsTable, SQL: sql}, nil
+}
 
 // SegmentAttributes returns the attributes a segment sends besides
 // customer_id and email, without repeats, in order.

@@ -46,6 +46,7 @@ type templateData struct {
 	// Lifecycle is the lifecycle model's settings; lifecycle.go and
 	// cohort.go add the dates derived from it and AsOf as methods.
 	Lifecycle LifecycleOptions
+	Holdout   HoldoutOptions
 
 	// Attribution and Affinity are those models' settings; attribution.go
 	// and affinity.go add template helpers as methods.

@@ -41,6 +41,9 @@ type Sync struct {
 	Attributes []string
 	RunID      string
 	Now        time.Time
+	// AsOf is the models' as_of date of the run, recorded with members
+	// who join.
+	AsOf time.Time
 }
 
 // NewSync returns the renderer of segment's sync statements with
@@ -65,7 +68,7 @@ type syncData struct {
 	SegmentTable         string
 	Attributes           []string
 	RunID                string
-	Now                  time.Time
+	Now, AsOf            time.Time
 	// Current is the segment's membership: its table, or for a dry run
 	// its query in parentheses.
 	Current string
@@ -79,7 +82,7 @@ type syncData struct {
 func (s *Sync) data() syncData {
 	return syncData{
 		Segment: s.Segment, Destination: s.Destination, SegmentTable: SegmentTable(s.Segment),
-		Attributes: s.Attributes, RunID: s.RunID, Now: s.Now,
+		Attributes: s.Attributes, RunID: s.RunID, Now: s.Now, AsOf: s.AsOf,
 		Current: s.r.d.Table(s.r.o.OutputSchema, SegmentTable(s.Segment)),
 	}
 }

@@ -20,6 +20,7 @@ func syncFor(t *testing.T, d dialect.Dialect, schema, run string, day int) *Sync
 	t.Helper()
 	s, err := NewSync(d, schema, "vip", "crm", []string{"tier"}, run, time.Date(2026, 1, day, 6, 0, 0, 0, time.UTC))
 	require.NoError(t, err)
+	s.AsOf = time.Date(2026, 1, day, 0, 0, 0, 0, time.UTC)
 	return s
 }
 
@@ -167,6 +168,7 @@ func TestSyncDryRunCounts(t *testing.T) {
 func allSyncStatements(t *testing.T, d dialect.Dialect, schema string) []string {
 	s, err := NewSync(d, schema, "vip", "crm", []string{"segment", "monetary"}, "run-1", time.Date(2024, 6, 30, 6, 0, 0, 0, time.UTC))
 	require.NoError(t, err)
+	s.AsOf = asOf
 	var all []string
 	for _, f := range []func() ([]string, error){s.Setup, s.History, s.Retry, s.Diff} {
 		stmts, err := f()
@@ -189,6 +191,9 @@ func TestSyncGolden(t *testing.T) {
 		d, err := dialect.Get(name)
 		require.NoError(t, err)
 		checkGolden(t, "sync."+name+".sql", strings.Join(allSyncStatements(t, d, "segflow"), ";\n\n")+";\n")
+		holdout, err := RenderHoldoutResults(goldenOptions(d))
+		require.NoError(t, err)
+		checkGolden(t, "holdout_results."+name+".sql", holdout.SQL+";\n")
 	}
 }
 
@@ -214,6 +219,9 @@ func TestSyncZetaSQL(t *testing.T) {
 			counts, err := s.DiffCounts(strings.TrimPrefix(seg.SQL[strings.Index(seg.SQL, "AS\n")+3:], ""), false)
 			require.NoError(t, err)
 			stmts = append(stmts, counts...)
+			holdout, err := RenderHoldoutResults(o)
+			require.NoError(t, err)
+			stmts = append(stmts, holdout.SQL)
 			require.NoError(t, a.AnalyzeAll(context.Background(), stmts, sourceCatalog(o)))
 		})
 	}

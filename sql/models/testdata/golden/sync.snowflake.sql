@@ -5,6 +5,9 @@ SELECT
     holdout,
     CAST(NULL AS TIMESTAMP_NTZ) AS joined_at,
     CAST(NULL AS TIMESTAMP_NTZ) AS left_at,
+    -- The models' as_of date of the run the member joined in: the date
+    -- holdout_results measures outcomes from.
+    CAST(NULL AS DATE) AS joined_as_of,
     CAST(NULL AS VARCHAR) AS joined_run_id,
     CAST(NULL AS VARCHAR) AS left_run_id
 FROM "segflow"."segment_vip"
@@ -57,8 +60,8 @@ WHERE segment = 'vip'
   AND left_at IS NULL
   AND customer_id NOT IN (SELECT m.customer_id FROM "segflow"."segment_vip" AS m);
 
-INSERT INTO "segflow"."segment_membership_history" (segment, customer_id, holdout, joined_at, joined_run_id)
-SELECT 'vip', m.customer_id, m.holdout, TIMESTAMP '2024-06-30 06:00:00.000000', 'run-1'
+INSERT INTO "segflow"."segment_membership_history" (segment, customer_id, holdout, joined_at, joined_as_of, joined_run_id)
+SELECT 'vip', m.customer_id, m.holdout, TIMESTAMP '2024-06-30 06:00:00.000000', DATE '2024-06-30', 'run-1'
 FROM "segflow"."segment_vip" AS m
 WHERE m.customer_id NOT IN (
     SELECT h.customer_id
