@@ -55,7 +55,7 @@ var BuiltinWarehouses = []string{"duckdb", "bigquery", "snowflake"}
 
 // BuiltinDestinations are the destination plugins compiled into segflow
 // that need no plugins entry.
-var BuiltinDestinations = []string{"file"}
+var BuiltinDestinations = []string{"file", "mailchimp", "klaviyo", "braze", "sendgrid", "hubspot", "customerio", "webhook"}
 
 // KnownModels are the models a job may name.
 var KnownModels = []string{"rfm", "lifecycle", "cohort", "clv", "attribution", "affinity"}

@@ -205,7 +205,9 @@ type Segment struct {
 // Destination is a configured outbound target.
 type Destination struct {
 	Name string `yaml:"name"`
-	// Plugin is a built-in destination (file) or an external plugin name.
+	// Plugin is a built-in destination (file, mailchimp, klaviyo, braze,
+	// sendgrid, hubspot, customerio, webhook; config.BuiltinDestinations)
+	// or an external plugin name.
 	Plugin string `yaml:"plugin"`
 	// Config is handed to the destination as JSON.
 	Config map[string]any `yaml:"config"`

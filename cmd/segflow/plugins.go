@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -10,7 +12,14 @@ import (
 	"github.com/segflow/segflow/config"
 	"github.com/segflow/segflow/core"
 	"github.com/segflow/segflow/core/pluginhost"
+	"github.com/segflow/segflow/plugins/destination/braze"
+	"github.com/segflow/segflow/plugins/destination/customerio"
 	"github.com/segflow/segflow/plugins/destination/file"
+	"github.com/segflow/segflow/plugins/destination/hubspot"
+	"github.com/segflow/segflow/plugins/destination/klaviyo"
+	"github.com/segflow/segflow/plugins/destination/mailchimp"
+	"github.com/segflow/segflow/plugins/destination/sendgrid"
+	"github.com/segflow/segflow/plugins/destination/webhook"
 	"github.com/segflow/segflow/plugins/sdk"
 	"github.com/segflow/segflow/plugins/warehouse/bigquery"
 	"github.com/segflow/segflow/plugins/warehouse/duckdb"
@@ -28,15 +37,20 @@ var builtinWarehouses = map[string]func() core.Warehouse{
 // host starts plugins in the config's directory, which relative paths in
 // their configs resolve against.
 var builtinDestinations = map[string]func() core.Destination{
-	"file": func() core.Destination { return file.New("") },
+	"file":       func() core.Destination { return file.New("") },
+	"mailchimp":  func() core.Destination { return mailchimp.New() },
+	"klaviyo":    func() core.Destination { return klaviyo.New() },
+	"braze":      func() core.Destination { return braze.New() },
+	"sendgrid":   func() core.Destination { return sendgrid.New() },
+	"hubspot":    func() core.Destination { return hubspot.New() },
+	"customerio": func() core.Destination { return customerio.New() },
+	"webhook":    func() core.Destination { return webhook.New() },
 }
 
+// builtinNames lists a map's plugin names, sorted, so that listings and
+// messages come out the same every time.
 func builtinNames[T any](m map[string]T) []string {
-	var names []string
-	for n := range m {
-		names = append(names, n)
-	}
-	return names
+	return slices.Sorted(maps.Keys(m))
 }
 
 // newHost returns the plugin host for a config (nil config: built-ins only).
