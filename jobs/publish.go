@@ -49,11 +49,16 @@ func (r *Runner) newSync(ctx context.Context, seg config.Segment, dest string, r
 // segment's membership history once its table is built.
 func (r *Runner) recordHistory(ctx context.Context, sum *Summary, seg config.Segment, runID string, now time.Time) error {
 	start := time.Now()
+	st := Step{Kind: "segment", Name: seg.Name + " history"}
 	s, err := r.newSync(ctx, seg, "", runID, now)
 	if err == nil {
-		err = r.execAll(ctx, s.Setup, s.History)
+		var stmts []string
+		if stmts, err = s.History(); err == nil {
+			st.SQL = strings.Join(stmts, ";\n\n")
+			err = r.execAll(ctx, s.Setup, s.History)
+		}
 	}
-	return r.record(sum, Step{Kind: "segment", Name: seg.Name + " history"}, start, err)
+	return r.record(sum, st, start, err)
 }
 
 func (r *Runner) execAll(ctx context.Context, fns ...func() ([]string, error)) error {

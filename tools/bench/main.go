@@ -42,7 +42,7 @@ func main() {
 			fmt.Fprintf(os.Stderr, "measured %s = %s\n", x.name, x.value)
 		}
 	}
-	only := flag.String("only", "", "run one group: arrow, standins, clv or models")
+	only := flag.String("only", "", "run one group: arrow, standins, clv, models, destinations or sync")
 	flag.Parse()
 	run := func(group string) bool { return *only == "" || *only == group }
 	// The Arrow ratio first, in a fresh process: later groups leave large
@@ -62,6 +62,12 @@ func main() {
 		retail := filepath.Join(dir, "retail.duckdb")
 		add(sampleData(ctx, retail))
 		add(modelTimes(ctx, retail)...)
+	}
+	if run("destinations") {
+		add(destinationThroughput(ctx)...)
+	}
+	if run("sync") {
+		add(syncFigures(ctx)...)
 	}
 
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
