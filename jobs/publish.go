@@ -128,9 +128,10 @@ func (r *Runner) sync(ctx context.Context, st *Step, seg config.Segment, d confi
 		errs = append(errs, r.writePending(ctx, dest, s, models.OpRemove, rec))
 	}
 	// The acks are recorded and applied even when the write failed: what
-	// was acknowledged stays sent.
+	// was acknowledged stays sent. A cancelled run leaves them to the
+	// next one.
 	errs = append(errs, stop())
-	if err := errors.Join(errs...); err == nil || ctx.Err() == nil {
+	if ctx.Err() == nil {
 		errs = append(errs, r.applyAcks(ctx, s))
 	}
 	rec.counts(st.Sync)
