@@ -19,6 +19,7 @@ import (
 	"github.com/segflow/segflow/jobs"
 	"github.com/segflow/segflow/jobs/schedule"
 	"github.com/segflow/segflow/jobs/server"
+	"github.com/segflow/segflow/jobs/server/ui"
 )
 
 // defaultTokenEnv holds the API token unless --token-env names another
@@ -29,9 +30,10 @@ func newServeCmd(g *globals) *cobra.Command {
 	var o serveOptions
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the scheduler daemon with its HTTP API, health checks and /metrics",
-		Long: `Serve runs every job on its schedule and serves a JSON API (jobs, runs,
-manual triggers), /healthz, /readyz and Prometheus /metrics.
+		Short: "Run the scheduler daemon with its web UI, HTTP API, health checks and /metrics",
+		Long: `Serve runs every job on its schedule and serves a web UI at / (jobs,
+runs, segments and the model reports), a JSON API under /api/v1 (jobs,
+runs, manual triggers), /healthz, /readyz and Prometheus /metrics.
 
 Writes (POST /api/v1/jobs/NAME/trigger) need "Authorization: Bearer TOKEN",
 where TOKEN is the value of $SEGFLOW_API_TOKEN (or of the variable
@@ -105,7 +107,14 @@ func serve(ctx context.Context, cfg *config.Config, o serveOptions, stdout io.Wr
 	if o.token == "" {
 		log.Warn("no API token: writes (manual triggers) are refused; set " + o.tokenEnv + " to allow them")
 	}
-	srv, err := server.New(server.Options{Scheduler: sched, Store: store, Config: cfg, Token: o.token, Gatherer: reg, Logger: log})
+	// The web UI reads the model tables through the runner's warehouse,
+	// and the segments' status from the runner once it provides it.
+	segs, _ := any(r).(ui.Segments)
+	pages, err := ui.New(ui.Options{Config: cfg, Store: store, Scheduler: sched, Warehouse: r.Warehouse, Segments: segs, Token: o.token, Logger: log})
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(server.Options{Scheduler: sched, Store: store, Config: cfg, Token: o.token, Gatherer: reg, Logger: log, UI: pages, Segments: segmentsAPI{r}})
 	if err != nil {
 		return err
 	}

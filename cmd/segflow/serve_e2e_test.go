@@ -250,6 +250,30 @@ func TestServeTriggerMetricsAndGracefulShutdown(t *testing.T) {
 	require.True(t, sawPublish, "steps: %+v", d.Steps)
 	require.Greater(t, models, int64(0))
 
+	// The segment endpoints answer from the sync tables: the file holds
+	// what sync_state says was acknowledged, and nothing is pending.
+	var seg struct {
+		Members      int64
+		Destinations []struct {
+			Name        string
+			Synced      int64
+			DeadLetters int64
+		}
+	}
+	require.Equal(t, http.StatusOK, p.call(t, "GET", "/api/v1/segments/champions", "", &seg))
+	require.Equal(t, int64(len(champions)-1), seg.Members)
+	require.Len(t, seg.Destinations, 1)
+	require.Equal(t, int64(len(champions)-1), seg.Destinations[0].Synced)
+	var diff []struct {
+		Destination            string
+		Adds, Updates, Removes int64
+	}
+	require.Equal(t, http.StatusOK, p.call(t, "GET", "/api/v1/segments/champions/diff", "", &diff))
+	require.Len(t, diff, 1)
+	require.Equal(t, "files", diff[0].Destination)
+	require.Zero(t, diff[0].Adds+diff[0].Updates+diff[0].Removes, "just published: nothing pending")
+	require.Equal(t, http.StatusNotFound, p.call(t, "GET", "/api/v1/segments/nope", "", nil))
+
 	m := p.metricsOf(t)
 	require.Equal(t, 1.0, m[`segflow_runs_total{job="daily",status="succeeded"}`])
 	require.NotContains(t, m, `segflow_runs_total{job="daily",status="failed"}`)

@@ -26,6 +26,9 @@
 //	                                  answers; 503 before that and during shutdown
 //	GET  /metrics                     Prometheus exposition of the registry given to [New]
 //
+// With [Options].UI set (the web UI, package jobs/server/ui), every other
+// path outside /api/ goes to it; unknown /api/ paths stay JSON 404s.
+//
 // # Metrics
 //
 // [Metrics] holds the run metrics (see its doc for the list). They are

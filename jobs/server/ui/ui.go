@@ -25,6 +25,7 @@ import (
 	"github.com/segflow/segflow/jobs"
 	"github.com/segflow/segflow/jobs/schedule"
 	"github.com/segflow/segflow/sql/dialect"
+	"github.com/segflow/segflow/sql/models"
 )
 
 //go:embed templates/*.html static/*
@@ -528,12 +529,47 @@ func (u *UI) rfm(w http.ResponseWriter, r *http.Request) {
 		u.failReport(w, r, "rfm", err)
 		return
 	}
+	// Empty cells still show the segment the map gives them.
+	rules := u.segmentMap()
+	have := map[[2]int64]bool{}
+	for _, c := range cells {
+		have[[2]int64{c.R, c.F}] = true
+	}
+	for r := int64(1); r <= 5; r++ {
+		for f := int64(1); f <= 5; f++ {
+			if have[[2]int64{r, f}] {
+				continue
+			}
+			for _, rule := range rules {
+				if int(r) >= rule.RLo && int(r) <= rule.RHi && int(f) >= rule.FLo && int(f) <= rule.FHi {
+					cells = append(cells, report.RFMCell{R: r, F: f, Segment: rule.Name})
+					break
+				}
+			}
+		}
+	}
 	data := rfmData{Matrix: rfmMatrixSVG(cells), Cells: cells, Segments: tables[0]}
 	for _, c := range cells {
 		data.Customers += c.Customers
 		data.Revenue += c.Revenue
 	}
 	u.render(w, r, http.StatusOK, "rfm", page{Title: "RFM matrix", Nav: "rfm", Data: data})
+}
+
+// segmentMap is the configured RFM segment map, or the default one.
+func (u *UI) segmentMap() []models.SegmentRule {
+	var out []models.SegmentRule
+	for _, rule := range u.opts.Config.Models.RFM.SegmentMap {
+		rLo, rHi, fLo, fHi, err := rule.Ranges()
+		if err != nil {
+			return models.DefaultSegmentMap()
+		}
+		out = append(out, models.SegmentRule{Name: rule.Name, RLo: rLo, RHi: rHi, FLo: fLo, FHi: fHi})
+	}
+	if out == nil {
+		return models.DefaultSegmentMap()
+	}
+	return out
 }
 
 // CustomersLimit is how many customers a cell's or segment's page lists.
