@@ -1,5 +1,0 @@
-//go:build race
-
-package customerio_test
-
-func init() { raceEnabled = true }

@@ -1,5 +1,0 @@
-//go:build race
-
-package hubspot_test
-
-func init() { raceEnabled = true }

@@ -1,5 +1,0 @@
-//go:build race
-
-package sendgrid_test
-
-func init() { raceEnabled = true }
