@@ -219,13 +219,15 @@ func (d *Destination) Configure(_ context.Context, raw json.RawMessage) error {
 }
 
 func (d *Destination) segmentFor(segment string) (int, error) {
-	if id, ok := d.cfg.Segments[segment]; ok {
-		return id, nil
+	id, ok := d.targets().For(segment)
+	if !ok {
+		return 0, fmt.Errorf("customerio: no manual segment for segment %q: add it to segments or set segment_id", segment)
 	}
-	if d.cfg.SegmentID != 0 {
-		return d.cfg.SegmentID, nil
-	}
-	return 0, fmt.Errorf("customerio: no manual segment for segment %q: add it to segments or set segment_id", segment)
+	return id, nil
+}
+
+func (d *Destination) targets() httpdest.Targets[int] {
+	return httpdest.Targets[int]{Default: d.cfg.SegmentID, BySegment: d.cfg.Segments}
 }
 
 // TestConnection asks the Track API for the account's region

@@ -51,7 +51,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -254,13 +253,15 @@ func (d *Destination) Configure(_ context.Context, raw json.RawMessage) error {
 }
 
 func (d *Destination) listFor(segment string) (string, error) {
-	if id, ok := d.cfg.Lists[segment]; ok {
-		return id, nil
+	id, ok := d.targets().For(segment)
+	if !ok {
+		return "", fmt.Errorf("sendgrid: no list for segment %q: add it to lists or set list_id", segment)
 	}
-	if d.cfg.ListID != "" {
-		return d.cfg.ListID, nil
-	}
-	return "", fmt.Errorf("sendgrid: no list for segment %q: add it to lists or set list_id", segment)
+	return id, nil
+}
+
+func (d *Destination) targets() httpdest.Targets[string] {
+	return httpdest.Targets[string]{Default: d.cfg.ListID, BySegment: d.cfg.Lists}
 }
 
 // TestConnection reads the field definitions (authenticated, changes
@@ -272,12 +273,7 @@ func (d *Destination) TestConnection(ctx context.Context) error {
 	if _, err := d.fieldDefs(ctx); err != nil {
 		return err
 	}
-	lists := slices.Sorted(maps.Values(d.cfg.Lists))
-	if d.cfg.ListID != "" {
-		lists = append(lists, d.cfg.ListID)
-	}
-	slices.Sort(lists)
-	for _, id := range slices.Compact(lists) {
+	for _, id := range d.targets().All() {
 		if _, err := d.client.Do(ctx, http.MethodGet, "/v3/marketing/lists/"+url.PathEscape(id), nil, nil); err != nil {
 			return fmt.Errorf("sendgrid: list %s: %w", id, err)
 		}
