@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/segflow/segflow/config"
@@ -98,7 +97,7 @@ func (r *Runner) segmentStatus(ctx context.Context, seg config.Segment) (*Segmen
 		return st, nil // not built yet
 	}
 	st.Built = true
-	st.Members, st.HoldoutMembers = int64Of(size.Rows[0][0]), int64Of(size.Rows[0][1])
+	st.Members, st.HoldoutMembers = report.AsInt64(size.Rows[0][0]), report.AsInt64(size.Rows[0][1])
 
 	history := d.Table(schema, models.MembershipHistoryTable)
 	churn, err := report.Query(ctx, r.Warehouse, "", `SELECT run_id, MIN(changed_at) AS changed_at, SUM(joined) AS joined, SUM(n_left) AS n_left FROM (
@@ -111,7 +110,7 @@ func (r *Runner) segmentStatus(ctx context.Context, seg config.Segment) (*Segmen
 	}
 	var members int64
 	for _, row := range churn.Rows {
-		run := SegmentRun{RunID: fmt.Sprint(row[0]), Joined: int64Of(row[2]), Left: int64Of(row[3])}
+		run := SegmentRun{RunID: fmt.Sprint(row[0]), Joined: report.AsInt64(row[2]), Left: report.AsInt64(row[3])}
 		run.At, _ = row[1].(time.Time)
 		members += run.Joined - run.Left
 		run.Members = members
@@ -125,13 +124,13 @@ func (r *Runner) segmentStatus(ctx context.Context, seg config.Segment) (*Segmen
 		if err != nil {
 			return nil, err
 		}
-		ds.Synced = int64Of(synced.Rows[0][0])
+		ds.Synced = report.AsInt64(synced.Rows[0][0])
 		ds.LastSync, _ = synced.Rows[0][1].(time.Time)
 		dead, err := report.Query(ctx, r.Warehouse, "", "SELECT COUNT(*) FROM "+d.Table(schema, models.DeadLettersTable)+where+" AND retried_at IS NULL")
 		if err != nil {
 			return nil, err
 		}
-		ds.DeadLetters = int64Of(dead.Rows[0][0])
+		ds.DeadLetters = report.AsInt64(dead.Rows[0][0])
 		st.Destinations = append(st.Destinations, ds)
 	}
 	return st, nil
@@ -186,17 +185,4 @@ func (r *Runner) Diff(ctx context.Context, name string) ([]SyncPlan, error) {
 		out = append(out, SyncPlan{Segment: name, Destination: d.Name, SyncCounts: *st.Sync, Note: st.Note})
 	}
 	return out, nil
-}
-
-func int64Of(v any) int64 {
-	switch n := v.(type) {
-	case int64:
-		return n
-	case float64:
-		return int64(n)
-	case nil:
-		return 0
-	}
-	i, _ := strconv.ParseInt(fmt.Sprint(v), 10, 64)
-	return i
 }

@@ -39,7 +39,7 @@ ORDER BY r_score DESC, f_score`)
 	}
 	out := make([]RFMCell, 0, len(t.Rows))
 	for _, r := range t.Rows {
-		out = append(out, RFMCell{R: toInt(r[0]), F: toInt(r[1]), Customers: toInt(r[2]), Revenue: toFloat(r[3]), Segment: toString(r[4])})
+		out = append(out, RFMCell{R: AsInt64(r[0]), F: AsInt64(r[1]), Customers: AsInt64(r[2]), Revenue: AsFloat64(r[3]), Segment: toString(r[4])})
 	}
 	return out, nil
 }
@@ -85,7 +85,7 @@ func RFMCustomers(ctx context.Context, wh core.Warehouse, d dialect.Dialect, sch
 	}
 	var total int64
 	if len(n.Rows) == 1 {
-		total = toInt(n.Rows[0][0])
+		total = AsInt64(n.Rows[0][0])
 	}
 	t, err := Query(ctx, wh, "", `SELECT CAST(customer_id AS `+d.TypeName(dialect.String)+`) AS `+q("customer_id")+`,
   recency_days AS `+q("recency_days")+`, frequency AS `+q("frequency")+`,
@@ -100,8 +100,8 @@ LIMIT `+strconv.Itoa(limit), params...)
 	}
 	out := make([]RFMCustomer, 0, len(t.Rows))
 	for _, r := range t.Rows {
-		out = append(out, RFMCustomer{CustomerID: toString(r[0]), RecencyDays: toInt(r[1]), Frequency: toInt(r[2]),
-			Monetary: toFloat(r[3]), RScore: toInt(r[4]), FScore: toInt(r[5]), MScore: toInt(r[6]), Cell: toString(r[7]), Segment: toString(r[8])})
+		out = append(out, RFMCustomer{CustomerID: toString(r[0]), RecencyDays: AsInt64(r[1]), Frequency: AsInt64(r[2]),
+			Monetary: AsFloat64(r[3]), RScore: AsInt64(r[4]), FScore: AsInt64(r[5]), MScore: AsInt64(r[6]), Cell: toString(r[7]), Segment: toString(r[8])})
 	}
 	return out, total, nil
 }
@@ -146,13 +146,13 @@ ORDER BY `+kind)
 		out[i].Decile = int64(i + 1)
 	}
 	for _, r := range t.Rows {
-		k := toInt(r[0])
+		k := AsInt64(r[0])
 		if k < 1 || k > 10 {
 			continue
 		}
-		out[k-1] = Decile{Decile: k, Customers: toInt(r[1]), Revenue: toFloat(r[2]), MinMonetary: toFloat(r[3]),
-			MaxMonetary: toFloat(r[4]), AvgRFMScore: toFloat(r[5])}
-		total += toFloat(r[2])
+		out[k-1] = Decile{Decile: k, Customers: AsInt64(r[1]), Revenue: AsFloat64(r[2]), MinMonetary: AsFloat64(r[3]),
+			MaxMonetary: AsFloat64(r[4]), AvgRFMScore: AsFloat64(r[5])}
+		total += AsFloat64(r[2])
 	}
 	if total != 0 {
 		for i := range out {
@@ -182,7 +182,7 @@ ORDER BY CASE loyalty WHEN 'first_time' THEN 1 WHEN 'second_time' THEN 2 WHEN 'r
 	}
 	out := make([]LoyaltyClass, 0, len(t.Rows))
 	for _, r := range t.Rows {
-		out = append(out, LoyaltyClass{Loyalty: toString(r[0]), Customers: toInt(r[1]), Revenue: toFloat(r[2])})
+		out = append(out, LoyaltyClass{Loyalty: toString(r[0]), Customers: AsInt64(r[1]), Revenue: AsFloat64(r[2])})
 	}
 	return out, nil
 }
@@ -254,10 +254,10 @@ LIMIT `+strconv.Itoa(aq.Limit), aq.Level, aq.SegmentType, aq.SegmentValue)
 	out := make([]AffinityRule, 0, len(t.Rows))
 	for _, r := range t.Rows {
 		rule := AffinityRule{Level: toString(r[0]), SegmentType: toString(r[1]), SegmentValue: toString(r[2]),
-			Antecedent: toString(r[3]), Consequent: toString(r[4]), PairCount: toInt(r[5]),
-			Support: toFloat(r[6]), Confidence: toFloat(r[7]), Lift: toFloat(r[8])}
+			Antecedent: toString(r[3]), Consequent: toString(r[4]), PairCount: AsInt64(r[5]),
+			Support: AsFloat64(r[6]), Confidence: AsFloat64(r[7]), Lift: AsFloat64(r[8])}
 		if r[9] != nil {
-			v := toFloat(r[9])
+			v := AsFloat64(r[9])
 			rule.Conviction = &v
 		}
 		out = append(out, rule)
@@ -318,8 +318,8 @@ LIMIT `+strconv.Itoa(limit))
 	}
 	out := make([]NextCategory, 0, len(t.Rows))
 	for _, r := range t.Rows {
-		out = append(out, NextCategory{From: toString(r[0]), To: toString(r[1]), Transitions: toInt(r[2]),
-			FromOrders: toInt(r[3]), Probability: toFloat(r[4])})
+		out = append(out, NextCategory{From: toString(r[0]), To: toString(r[1]), Transitions: AsInt64(r[2]),
+			FromOrders: AsInt64(r[3]), Probability: AsFloat64(r[4])})
 	}
 	return out, nil
 }
@@ -331,7 +331,9 @@ func boolInt(b bool) int {
 	return 0
 }
 
-func toInt(v any) int64 {
+// AsInt64 reads a value of a report Table as an integer: Tables hold
+// what core.ValueAt returns (int64, float64, or text for decimals).
+func AsInt64(v any) int64 {
 	switch v := v.(type) {
 	case int64:
 		return v
@@ -344,7 +346,8 @@ func toInt(v any) int64 {
 	return 0
 }
 
-func toFloat(v any) float64 {
+// AsFloat64 reads a value of a report Table as a float; see AsInt64.
+func AsFloat64(v any) float64 {
 	switch v := v.(type) {
 	case int64:
 		return float64(v)

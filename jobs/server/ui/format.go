@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/segflow/segflow/core/report"
 )
 
 // funcs are the templates' helpers.
@@ -28,8 +30,8 @@ var funcs = template.FuncMap{
 	"deref":     func(f *float64) float64 { return *f },
 	"lower":     strings.ToLower,
 	"title":     stageTitle,
-	"f":         asFloat,
-	"i64":       asInt,
+	"f":         report.AsFloat64,
+	"i64":       report.AsInt64,
 	"some":      func(v any) bool { return v != nil },
 	"pct100":    func(f float64) float64 { return 100 * f },
 	"lastIndex": func(row []any) int { return len(row) - 1 },
@@ -121,7 +123,7 @@ func formatValue(v any) string {
 		return formatMoney2(v)
 	case string:
 		if decimalText.MatchString(v) { // a DECIMAL the warehouse sent as text
-			return formatMoney2(asFloat(v))
+			return formatMoney2(report.AsFloat64(v))
 		}
 		return v
 	case time.Time:

@@ -708,16 +708,16 @@ func (u *UI) lifecycle(w http.ResponseWriter, r *http.Request) {
 	}
 	data := lifecycleData{Title: tables[0].Title, TransitionsTitle: tables[1].Title, Transitions: tables[1]}
 	for _, row := range tables[0].Rows {
-		s := stageRow{Stage: fmt.Sprint(row[0]), Customers: asInt(row[1]), Share: asFloat(row[2]) / 100, Revenue: asFloat(row[3])}
+		s := stageRow{Stage: fmt.Sprint(row[0]), Customers: report.AsInt64(row[1]), Share: report.AsFloat64(row[2]) / 100, Revenue: report.AsFloat64(row[3])}
 		if row[4] != nil {
-			v := asFloat(row[4])
+			v := report.AsFloat64(row[4])
 			s.AvgRevenue = &v
 		}
 		data.Stages = append(data.Stages, s)
 	}
 	for _, row := range tables[1].Rows {
 		for _, v := range row[1 : len(row)-1] {
-			data.MaxTransition = max(data.MaxTransition, asFloat(v))
+			data.MaxTransition = max(data.MaxTransition, report.AsFloat64(v))
 		}
 	}
 	data.Funnel = funnelSVG(data.Stages)
@@ -758,11 +758,11 @@ func (u *UI) cohort(w http.ResponseWriter, r *http.Request) {
 	for _, row := range tri.Rows {
 		// m0 is 100 % by definition: the scale is set by the later months.
 		for _, v := range row[3:] {
-			data.Max = max(data.Max, asFloat(v))
+			data.Max = max(data.Max, report.AsFloat64(v))
 		}
 	}
 	for _, row := range tri.Rows {
-		cr := cohortRow{Customers: asInt(row[1])}
+		cr := cohortRow{Customers: report.AsInt64(row[1])}
 		if t, ok := row[0].(time.Time); ok {
 			cr.Month = t.UTC()
 		}
@@ -771,7 +771,7 @@ func (u *UI) cohort(w http.ResponseWriter, r *http.Request) {
 				cr.Cells = append(cr.Cells, nil)
 				continue
 			}
-			f := asFloat(v)
+			f := report.AsFloat64(v)
 			cr.Cells = append(cr.Cells, &f)
 		}
 		data.Rows = append(data.Rows, cr)
@@ -810,8 +810,8 @@ func (u *UI) attribution(w http.ResponseWriter, r *http.Request) {
 		byCh[ch] = map[string]float64{}
 		for i, m := range data.Models {
 			if row[i+1] != nil {
-				byCh[ch][m] = asFloat(row[i+1])
-				data.MaxShare = max(data.MaxShare, asFloat(row[i+1]))
+				byCh[ch][m] = report.AsFloat64(row[i+1])
+				data.MaxShare = max(data.MaxShare, report.AsFloat64(row[i+1]))
 			}
 		}
 	}
@@ -917,30 +917,4 @@ func (u *UI) clv(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.render(w, r, http.StatusOK, "tables", page{Title: "Customer lifetime value", Nav: "clv", Data: tables})
-}
-
-func asInt(v any) int64 {
-	switch v := v.(type) {
-	case int64:
-		return v
-	case float64:
-		return int64(v)
-	case string:
-		n, _ := strconv.ParseInt(v, 10, 64)
-		return n
-	}
-	return 0
-}
-
-func asFloat(v any) float64 {
-	switch v := v.(type) {
-	case int64:
-		return float64(v)
-	case float64:
-		return v
-	case string:
-		f, _ := strconv.ParseFloat(v, 64)
-		return f
-	}
-	return 0
 }
