@@ -42,30 +42,20 @@ func TestReportsAnalyze(t *testing.T) {
 		"rfm":       report.RFM,
 		"lifecycle": report.Lifecycle,
 		"cohort":    report.Cohort,
+		"holdout":   report.Holdout,
 	}
 	for _, f := range []zetasql.Flavor{zetasql.BigQuery, zetasql.Snowflake} {
 		t.Run(f.String(), func(t *testing.T) {
-			a := zetasql.StartForTest(t, f)
-			d, err := dialect.Get(f.String())
-			require.NoError(t, err)
-			o := models.Options{
-				Dialect:      d,
-				OutputSchema: "proj.segflow",
-				AsOf:         time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC),
-				Sources:      map[string]models.Source{},
-			}
-			var tables []zetasql.Table
-			for _, name := range []string{"customers", "orders", "order_lines", "products"} {
-				o.Sources[name] = models.Source{Table: "shop." + name}
-				tbl := zetasql.Table{Name: "shop." + name}
-				for _, c := range models.LogicalColumns(name) {
-					tbl.Columns = append(tbl.Columns, zetasql.Column{Name: c.Name, Type: zetaKinds[c.Type]})
-				}
-				tables = append(tables, tbl)
-			}
+			a, d, o, tables := analyzerFor(t, f)
 			for model, rep := range reports {
 				t.Run(model, func(t *testing.T) {
-					stmts, err := models.Render(model, o)
+					var stmts []models.Statement
+					var err error
+					if model == "holdout" {
+						stmts, err = holdoutStatements(o)
+					} else {
+						stmts, err = models.Render(model, o)
+					}
 					require.NoError(t, err)
 					rec := &recorder{}
 					_, err = rep(context.Background(), rec, d, o.OutputSchema)
@@ -85,4 +75,56 @@ func TestReportsAnalyze(t *testing.T) {
 			}
 		})
 	}
+}
+
+// analyzerFor starts the analyzer of flavor f and returns it with the
+// dialect, model options over shop.* source tables, and those tables as
+// the analyzer's catalog.
+func analyzerFor(t *testing.T, f zetasql.Flavor) (*zetasql.Analyzer, dialect.Dialect, models.Options, []zetasql.Table) {
+	a := zetasql.StartForTest(t, f)
+	d, err := dialect.Get(f.String())
+	require.NoError(t, err)
+	o := models.Options{
+		Dialect:      d,
+		OutputSchema: "proj.segflow",
+		AsOf:         time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC),
+		Sources:      map[string]models.Source{},
+	}
+	var tables []zetasql.Table
+	for _, name := range []string{"customers", "orders", "order_lines", "products"} {
+		o.Sources[name] = models.Source{Table: "shop." + name}
+		tbl := zetasql.Table{Name: "shop." + name}
+		for _, c := range models.LogicalColumns(name) {
+			tbl.Columns = append(tbl.Columns, zetasql.Column{Name: c.Name, Type: zetaKinds[c.Type]})
+		}
+		tables = append(tables, tbl)
+	}
+	return a, d, o, tables
+}
+
+// holdoutStatements builds what holdout_results reads (orders_clean, a
+// segment and its membership history) and holdout_results itself.
+func holdoutStatements(o models.Options) ([]models.Statement, error) {
+	stmts, err := models.Render("rfm", o)
+	if err != nil {
+		return nil, err
+	}
+	seg, err := models.RenderSegment(models.SegmentSpec{Name: "vip", Model: "rfm", Holdout: 0.1}, o)
+	if err != nil {
+		return nil, err
+	}
+	s, err := models.NewSync(o.Dialect, o.OutputSchema, "vip", "", nil, "r", o.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	setup, err := s.Setup()
+	if err != nil {
+		return nil, err
+	}
+	holdout, err := models.RenderHoldoutResults(o)
+	if err != nil {
+		return nil, err
+	}
+	stmts = append(stmts, seg, models.Statement{SQL: setup[0]}, holdout)
+	return stmts, nil
 }

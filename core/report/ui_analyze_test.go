@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -45,24 +44,7 @@ func (r *boundRecorder) Query(_ context.Context, sql string, params ...any) (arr
 func TestUIReadsAnalyze(t *testing.T) {
 	for _, f := range []zetasql.Flavor{zetasql.BigQuery, zetasql.Snowflake} {
 		t.Run(f.String(), func(t *testing.T) {
-			a := zetasql.StartForTest(t, f)
-			d, err := dialect.Get(f.String())
-			require.NoError(t, err)
-			o := models.Options{
-				Dialect:      d,
-				OutputSchema: "proj.segflow",
-				AsOf:         time.Date(2024, 6, 30, 0, 0, 0, 0, time.UTC),
-				Sources:      map[string]models.Source{},
-			}
-			var tables []zetasql.Table
-			for _, name := range []string{"customers", "orders", "order_lines", "products"} {
-				o.Sources[name] = models.Source{Table: "shop." + name}
-				tbl := zetasql.Table{Name: "shop." + name}
-				for _, c := range models.LogicalColumns(name) {
-					tbl.Columns = append(tbl.Columns, zetasql.Column{Name: c.Name, Type: zetaKinds[c.Type]})
-				}
-				tables = append(tables, tbl)
-			}
+			a, d, o, tables := analyzerFor(t, f)
 			stmts, err := models.RenderModels([]string{"rfm", "affinity"}, o)
 			require.NoError(t, err)
 			var sqls []string
