@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -217,11 +218,34 @@ func TestKilledPublishResumesExactly(t *testing.T) {
 
 	// Most members leave: the rerun after a kill mid-removal removes the
 	// rest, and only members segflow had sent.
+	sentBefore, _ := p.members(t)
 	p.configure(t, "frequency >= 3")
+	dry := segflow(t, p.dir, "run", "--job", "sync", "--dry-run")
+	require.Equal(t, 0, dry.code, dry.stderr)
+	var adds, updates, removes, held, calls int
+	var eta string
+	plan := regexp.MustCompile(`--   (\d+) adds, (\d+) updates, (\d+) removes \((\d+) held out\); (\d+) API calls, about (\S+) under`).FindStringSubmatch(dry.stdout)
+	require.NotNil(t, plan, dry.stdout)
+	fmt.Sscan(strings.Join(plan[1:6], " "), &adds, &updates, &removes, &held, &calls)
+	eta = plan[6]
 	removing := p.journalLines(t)
 	p.runKilled(t, removing+200)
 	p.run(t)
 	p.requireDestinationEqualsSegment(t)
+	after, _ := p.members(t)
+	left := 0
+	for id := range sentBefore {
+		if _, ok := after[id]; !ok {
+			left++
+		}
+	}
+	// The plan counted what the runs then sent: the members who left,
+	// in batches of 20 (max_batch_records), at the destination's
+	// declared 100 requests/s after a burst of 10.
+	require.Equal(t, []int{0, 0, left}, []int{adds, updates, removes})
+	require.Equal(t, (left+19)/20, calls)
+	wantETA := time.Duration(float64(calls-10) / 100 * float64(time.Second)).Round(time.Second)
+	require.Equal(t, wantETA.String(), eta)
 	for key, o := range p.journalOps(t) {
 		for i, op := range o {
 			if op == "remove" {
