@@ -60,11 +60,15 @@ func (r *Runner) RunFunc(store state.Store, onSummary func(*Summary, error)) sch
 			for _, s := range sum.Steps {
 				// History is best effort: a step that cannot be recorded
 				// must not fail a run whose data work succeeded.
-				_ = store.AddStep(ctx, run.ID, state.Step{
+				st := state.Step{
 					Kind: s.Kind, Name: s.Name, Rows: s.Rows, BytesScanned: max(s.BytesScanned, 0),
 					DurationMs: s.Duration.Milliseconds(), Error: s.Err, SQL: s.SQL,
 					StartedAt: s.Started,
-				})
+				}
+				if s.Sync != nil {
+					st.Detail = s.Sync.String()
+				}
+				_ = store.AddStep(ctx, run.ID, st)
 			}
 		}
 		if onSummary != nil {

@@ -61,6 +61,12 @@ type Step struct {
 	Sync *SyncCounts `json:",omitempty"`
 }
 
+// String says what a publish sent and what became of it, in one line.
+func (c SyncCounts) String() string {
+	return fmt.Sprintf("+%d ~%d -%d held out %d; acknowledged %d, failed %d (dead letters %d)",
+		c.Adds, c.Updates, c.Removes, c.Holdout, c.Acknowledged, c.Failed, c.DeadLettered)
+}
+
 // SyncCounts describe one segment's publish to one destination: the diff
 // against what the destination last acknowledged, and what became of it.
 type SyncCounts struct {

@@ -309,6 +309,13 @@ func TestRefusedRecordsDeadLetterAndRetry(t *testing.T) {
 	require.Contains(t, r.stdout, "failed 3 (dead letters 2)")
 	require.Contains(t, r.stdout+r.stderr, "1 records failed with a retryable error")
 	require.Equal(t, int64(2), p.deadLetters(t))
+	// The run history keeps the publish's outcome.
+	runs := segflow(t, p.dir, "runs", "list", "--job", "sync", "--format", "json")
+	require.Equal(t, 0, runs.code, runs.stderr)
+	var listed []struct{ ID string }
+	require.NoError(t, json.Unmarshal([]byte(runs.stdout), &listed))
+	show := segflow(t, p.dir, "runs", "show", listed[0].ID)
+	require.Regexp(t, `publish\s+members -> crm\s+\d+\s+0\s+\S+\s+\+\d+ ~0 -0 held out \d+; acknowledged \d+, failed 3 \(dead letters 2\); `, show.stdout)
 	held, err := memdest.Read(p.journal)
 	require.NoError(t, err)
 	for _, rec := range held {

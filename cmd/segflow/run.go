@@ -179,9 +179,8 @@ func printSummary(w io.Writer, sum *jobs.Summary) {
 		} else if len(s.Outputs) > 0 {
 			result = strings.Join(s.Outputs, ", ")
 		}
-		if c := s.Sync; c != nil {
-			result = fmt.Sprintf("+%d ~%d -%d held out %d; acknowledged %d, failed %d (dead letters %d); %s",
-				c.Adds, c.Updates, c.Removes, c.Holdout, c.Acknowledged, c.Failed, c.DeadLettered, result)
+		if s.Sync != nil {
+			result = s.Sync.String() + "; " + result
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", s.Kind, s.Name, s.Rows, s.Duration.Round(time.Millisecond), result)
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -71,10 +73,11 @@ func newRunsCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(out, "error: %s\n", run.Error)
 			}
 			w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "STEP\tNAME\tROWS\tBYTES SCANNED\tDURATION\tERROR")
+			fmt.Fprintln(w, "STEP\tNAME\tROWS\tBYTES SCANNED\tDURATION\tRESULT")
 			for _, s := range steps {
+				result := strings.Join(slices.DeleteFunc([]string{s.Detail, s.Error}, func(v string) bool { return v == "" }), "; ")
 				fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\n", s.Kind, s.Name, s.Rows, s.BytesScanned,
-					(time.Duration(s.DurationMs) * time.Millisecond).String(), s.Error)
+					(time.Duration(s.DurationMs) * time.Millisecond).String(), result)
 			}
 			return w.Flush()
 		},

@@ -187,9 +187,9 @@ func (s *pgStore) AddStep(ctx context.Context, runID string, st Step) error {
 	var n int64
 	err := s.with(ctx, func(c *pgx.Conn) error {
 		tag, err := c.Exec(ctx, `INSERT INTO steps
-			(run_id, kind, name, rows, bytes_scanned, duration_ms, error, sql, started_at)
-			SELECT id, $2, $3, $4, $5, $6, $7, $8, $9 FROM runs WHERE id = $1`,
-			runID, st.Kind, st.Name, st.Rows, st.BytesScanned, st.DurationMs, st.Error, st.SQL, pgTime(norm(st.StartedAt)))
+			(run_id, kind, name, rows, bytes_scanned, duration_ms, error, sql, detail, started_at)
+			SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM runs WHERE id = $1`,
+			runID, st.Kind, st.Name, st.Rows, st.BytesScanned, st.DurationMs, st.Error, st.SQL, st.Detail, pgTime(norm(st.StartedAt)))
 		n = tag.RowsAffected()
 		return err
 	})
@@ -234,7 +234,7 @@ func (s *pgStore) GetRun(ctx context.Context, id string) (Run, []Step, error) {
 		if run, err = scanPGRun(c.QueryRow(ctx, `SELECT `+pgRunCols+` FROM runs WHERE id = $1`, id)); err != nil {
 			return err
 		}
-		rows, err := c.Query(ctx, `SELECT kind, name, rows, bytes_scanned, duration_ms, error, sql, started_at
+		rows, err := c.Query(ctx, `SELECT kind, name, rows, bytes_scanned, duration_ms, error, sql, detail, started_at
 			FROM steps WHERE run_id = $1 ORDER BY id`, id)
 		if err != nil {
 			return err
@@ -243,7 +243,7 @@ func (s *pgStore) GetRun(ctx context.Context, id string) (Run, []Step, error) {
 		for rows.Next() {
 			var st Step
 			var started *time.Time
-			if err := rows.Scan(&st.Kind, &st.Name, &st.Rows, &st.BytesScanned, &st.DurationMs, &st.Error, &st.SQL, &started); err != nil {
+			if err := rows.Scan(&st.Kind, &st.Name, &st.Rows, &st.BytesScanned, &st.DurationMs, &st.Error, &st.SQL, &st.Detail, &started); err != nil {
 				return err
 			}
 			st.StartedAt = utc(started)

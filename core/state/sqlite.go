@@ -160,9 +160,9 @@ func (s *sqliteStore) FinishRun(ctx context.Context, id, status, errMsg string, 
 func (s *sqliteStore) AddStep(ctx context.Context, runID string, st Step) error {
 	// Selecting the run tells a missing run apart from other failures.
 	res, err := s.w.ExecContext(ctx, `INSERT INTO steps
-		(run_id, kind, name, rows, bytes_scanned, duration_ms, error, sql, started_at)
-		SELECT id, ?, ?, ?, ?, ?, ?, ?, ? FROM runs WHERE id = ?`,
-		st.Kind, st.Name, st.Rows, st.BytesScanned, st.DurationMs, st.Error, st.SQL, fmtTime(st.StartedAt), runID)
+		(run_id, kind, name, rows, bytes_scanned, duration_ms, error, sql, detail, started_at)
+		SELECT id, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM runs WHERE id = ?`,
+		st.Kind, st.Name, st.Rows, st.BytesScanned, st.DurationMs, st.Error, st.SQL, st.Detail, fmtTime(st.StartedAt), runID)
 	if err != nil {
 		return fmt.Errorf("state: add step to run %s: %w", runID, err)
 	}
@@ -198,7 +198,7 @@ func (s *sqliteStore) GetRun(ctx context.Context, id string) (Run, []Step, error
 	if err != nil {
 		return run, nil, fmt.Errorf("state: get run %s: %w", id, err)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT kind, name, rows, bytes_scanned, duration_ms, error, sql, started_at
+	rows, err := s.r.QueryContext(ctx, `SELECT kind, name, rows, bytes_scanned, duration_ms, error, sql, detail, started_at
 		FROM steps WHERE run_id = ? ORDER BY id`, id)
 	if err != nil {
 		return run, nil, fmt.Errorf("state: get steps of run %s: %w", id, err)
@@ -208,7 +208,7 @@ func (s *sqliteStore) GetRun(ctx context.Context, id string) (Run, []Step, error
 	for rows.Next() {
 		var st Step
 		var started sql.NullString
-		if err := rows.Scan(&st.Kind, &st.Name, &st.Rows, &st.BytesScanned, &st.DurationMs, &st.Error, &st.SQL, &started); err != nil {
+		if err := rows.Scan(&st.Kind, &st.Name, &st.Rows, &st.BytesScanned, &st.DurationMs, &st.Error, &st.SQL, &st.Detail, &started); err != nil {
 			return run, nil, fmt.Errorf("state: get steps of run %s: %w", id, err)
 		}
 		if st.StartedAt, err = parseTime(started); err != nil {

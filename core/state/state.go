@@ -58,14 +58,17 @@ type Run struct {
 // Step is one unit of work within a run: a model statement, a segment, a
 // publish to a destination, or a failed attempt that was retried.
 type Step struct {
-	Kind         string    `json:"kind"`
-	Name         string    `json:"name"`
-	Rows         int64     `json:"rows"`
-	BytesScanned int64     `json:"bytes_scanned"`
-	DurationMs   int64     `json:"duration_ms"`
-	Error        string    `json:"error,omitempty"`
-	SQL          string    `json:"sql,omitempty"`
-	StartedAt    time.Time `json:"started_at"`
+	Kind         string `json:"kind"`
+	Name         string `json:"name"`
+	Rows         int64  `json:"rows"`
+	BytesScanned int64  `json:"bytes_scanned"`
+	DurationMs   int64  `json:"duration_ms"`
+	Error        string `json:"error,omitempty"`
+	SQL          string `json:"sql,omitempty"`
+	// Detail is the step's outcome in words beyond Rows: for a publish,
+	// the diff sent and the records refused and dead-lettered.
+	Detail    string    `json:"detail,omitempty"`
+	StartedAt time.Time `json:"started_at"`
 }
 
 // RunFilter selects runs for ListRuns.

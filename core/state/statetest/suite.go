@@ -48,7 +48,8 @@ func Run(t *testing.T, newDB func(t *testing.T) Open) {
 			{Kind: "model", Name: "rfm.rfm_scores", Rows: 1200, BytesScanned: 1 << 20, DurationMs: 350,
 				SQL: "CREATE TABLE x AS SELECT 1", StartedAt: base},
 			{Kind: "segment", Name: "champions", Rows: 80, DurationMs: 20, StartedAt: base.Add(time.Second)},
-			{Kind: "publish", Name: "champions -> mailchimp", Rows: 78, Error: "2 records rejected"},
+			{Kind: "publish", Name: "champions -> mailchimp", Rows: 78, Error: "2 records rejected",
+				Detail: "+80 ~0 -0; acknowledged 78, failed 2 (dead letters 0)"},
 		}
 		for _, st := range want {
 			require.NoError(t, s.AddStep(ctx, run.ID, st))
