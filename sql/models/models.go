@@ -231,7 +231,7 @@ func Render(modelName string, o Options) ([]Statement, error) {
 	}
 	stmts := make([]Statement, 0, len(m.steps))
 	for _, s := range m.steps {
-		sql, err := r.statement(s.table, s.template, segmentData{})
+		sql, err := r.statement(s.table, s.template)
 		if err != nil {
 			return nil, fmt.Errorf("render model %q for %s: %w", modelName, o.Dialect.Name(), err)
 		}

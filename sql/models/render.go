@@ -109,10 +109,8 @@ func loadTemplates(fsys fs.FS, root, dialectName string, funcs template.FuncMap)
 
 // statement renders template name and wraps the query in the dialect's
 // CREATE OR REPLACE TABLE for table in the output schema.
-func (r *renderer) statement(table, name string, seg segmentData) (string, error) {
-	data := r.data()
-	data.Segment = seg
-	return r.create(table, name, data)
+func (r *renderer) statement(table, name string) (string, error) {
+	return r.create(table, name, r.data())
 }
 
 // data is what every template sees, before statement-specific parts.
