@@ -136,14 +136,14 @@ func New(opts Options) (*UI, error) {
 	u.mux.HandleFunc("GET /segments", u.segments)
 	u.mux.HandleFunc("GET /segments/{name}", u.segment)
 	u.mux.HandleFunc("POST /segments/{name}", u.segment)
-	u.mux.HandleFunc("GET /reports/rfm", u.rfm)
-	u.mux.HandleFunc("GET /reports/rfm/customers", u.rfmCustomers)
-	u.mux.HandleFunc("GET /reports/deciles", u.deciles)
-	u.mux.HandleFunc("GET /reports/lifecycle", u.lifecycle)
-	u.mux.HandleFunc("GET /reports/cohort", u.cohort)
-	u.mux.HandleFunc("GET /reports/attribution", u.attribution)
-	u.mux.HandleFunc("GET /reports/affinity", u.affinity)
-	u.mux.HandleFunc("GET /reports/clv", u.clv)
+	u.mux.HandleFunc("GET /reports/rfm", u.reportPage("rfm", u.rfm))
+	u.mux.HandleFunc("GET /reports/rfm/customers", u.reportPage("rfm", u.rfmCustomers))
+	u.mux.HandleFunc("GET /reports/deciles", u.reportPage("rfm", u.deciles))
+	u.mux.HandleFunc("GET /reports/lifecycle", u.reportPage("lifecycle", u.lifecycle))
+	u.mux.HandleFunc("GET /reports/cohort", u.reportPage("cohort", u.cohort))
+	u.mux.HandleFunc("GET /reports/attribution", u.reportPage("attribution", u.attribution))
+	u.mux.HandleFunc("GET /reports/affinity", u.reportPage("affinity", u.affinity))
+	u.mux.HandleFunc("GET /reports/clv", u.reportPage("clv", u.clv))
 	u.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, http.StatusNotFound, "There is no page "+r.URL.Path+".")
 	})
@@ -235,6 +235,19 @@ func (u *UI) warehouse(ctx context.Context) (core.Warehouse, dialect.Dialect, st
 
 func (u *UI) ctx(r *http.Request) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.Context(), u.opts.QueryTimeout)
+}
+
+// reportPage serves a page of model's reports within the query
+// timeout: an error opening or reading the warehouse becomes the report
+// error page.
+func (u *UI) reportPage(model string, page func(context.Context, http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := u.ctx(r)
+		defer cancel()
+		if err := page(ctx, w, r); err != nil {
+			u.failReport(w, r, model, err)
+		}
+	}
 }
 
 // ---- overview, trigger, runs ----
@@ -511,23 +524,18 @@ type rfmData struct {
 	Revenue   float64
 }
 
-func (u *UI) rfm(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := u.ctx(r)
-	defer cancel()
+func (u *UI) rfm(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
 	wh, d, schema, err := u.warehouse(ctx)
 	if err != nil {
-		u.failReport(w, r, "rfm", err)
-		return
+		return err
 	}
 	cells, err := report.RFMMatrix(ctx, wh, d, schema)
 	if err != nil {
-		u.failReport(w, r, "rfm", err)
-		return
+		return err
 	}
 	tables, err := report.RFM(ctx, wh, d, schema)
 	if err != nil {
-		u.failReport(w, r, "rfm", err)
-		return
+		return err
 	}
 	// Empty cells still show the segment the map gives them.
 	rules := u.segmentMap()
@@ -554,6 +562,7 @@ func (u *UI) rfm(w http.ResponseWriter, r *http.Request) {
 		data.Revenue += c.Revenue
 	}
 	u.render(w, r, http.StatusOK, "rfm", page{Title: "RFM matrix", Nav: "rfm", Data: data})
+	return nil
 }
 
 // segmentMap is the configured RFM segment map, or the default one.
@@ -583,7 +592,7 @@ type rfmCustomersData struct {
 	Segments  []string // the named segment of the cell
 }
 
-func (u *UI) rfmCustomers(w http.ResponseWriter, r *http.Request) {
+func (u *UI) rfmCustomers(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	var f report.RFMFilter
 	f.Segment = q.Get("segment")
@@ -593,24 +602,20 @@ func (u *UI) rfmCustomers(w http.ResponseWriter, r *http.Request) {
 		f.F, err2 = strconv.ParseInt(q.Get("f"), 10, 64)
 		if err1 != nil || err2 != nil || f.R < 1 || f.R > 5 || f.F < 1 || f.F > 5 {
 			u.fail(w, r, http.StatusBadRequest, "r and f must both be scores from 1 to 5.")
-			return
+			return nil
 		}
 	}
 	if f.R == 0 && f.Segment == "" {
 		u.fail(w, r, http.StatusBadRequest, "Choose a cell (?r=5&f=4) or a segment (?segment=Champions).")
-		return
+		return nil
 	}
-	ctx, cancel := u.ctx(r)
-	defer cancel()
 	wh, d, schema, err := u.warehouse(ctx)
 	if err != nil {
-		u.failReport(w, r, "rfm", err)
-		return
+		return err
 	}
 	list, total, err := report.RFMCustomers(ctx, wh, d, schema, f, CustomersLimit)
 	if err != nil {
-		u.failReport(w, r, "rfm", err)
-		return
+		return err
 	}
 	data := rfmCustomersData{Filter: f, Customers: list, Total: total, Limit: CustomersLimit}
 	for _, c := range list {
@@ -623,6 +628,7 @@ func (u *UI) rfmCustomers(w http.ResponseWriter, r *http.Request) {
 		title = fmt.Sprintf("Customers in cell R %d × F %d", f.R, f.F)
 	}
 	u.render(w, r, http.StatusOK, "rfm_customers", page{Title: title, Nav: "rfm", Data: data})
+	return nil
 }
 
 type decileView struct {
@@ -642,20 +648,16 @@ var decileTitles = map[string][2]string{
 	"rfm_decile":     {"RFM-score deciles", "a tenth of the customers each, by RFM score (R + F + M), 1 = best"},
 }
 
-func (u *UI) deciles(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := u.ctx(r)
-	defer cancel()
+func (u *UI) deciles(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
 	wh, d, schema, err := u.warehouse(ctx)
 	if err != nil {
-		u.failReport(w, r, "rfm", err)
-		return
+		return err
 	}
 	var data decilesData
 	for _, k := range report.DecileKinds {
 		ds, err := report.DecileView(ctx, wh, d, schema, k)
 		if err != nil {
-			u.failReport(w, r, "rfm", err)
-			return
+			return err
 		}
 		// Equal-revenue deciles hold a tenth of revenue each: what
 		// differs is how many customers that takes.
@@ -670,11 +672,13 @@ func (u *UI) deciles(w http.ResponseWriter, r *http.Request) {
 		data.Views = append(data.Views, decileView{Kind: k, Title: decileTitles[k][0], About: decileTitles[k][1], Deciles: ds,
 			Chart: hbarsSVG("deciles "+k, decileTitles[k][0], bars)})
 	}
-	if data.Loyalty, err = report.LoyaltyClasses(ctx, wh, d, schema); err != nil {
-		u.failReport(w, r, "rfm", err)
-		return
+	loyalty, err := report.LoyaltyClasses(ctx, wh, d, schema)
+	if err != nil {
+		return err
 	}
+	data.Loyalty = loyalty
 	u.render(w, r, http.StatusOK, "deciles", page{Title: "Decile views", Nav: "deciles", Data: data})
+	return nil
 }
 
 type stageRow struct {
@@ -693,18 +697,14 @@ type lifecycleData struct {
 	MaxTransition           float64
 }
 
-func (u *UI) lifecycle(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := u.ctx(r)
-	defer cancel()
+func (u *UI) lifecycle(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
 	wh, d, schema, err := u.warehouse(ctx)
 	if err != nil {
-		u.failReport(w, r, "lifecycle", err)
-		return
+		return err
 	}
 	tables, err := report.Lifecycle(ctx, wh, d, schema)
 	if err != nil {
-		u.failReport(w, r, "lifecycle", err)
-		return
+		return err
 	}
 	data := lifecycleData{Title: tables[0].Title, TransitionsTitle: tables[1].Title, Transitions: tables[1]}
 	for _, row := range tables[0].Rows {
@@ -722,6 +722,7 @@ func (u *UI) lifecycle(w http.ResponseWriter, r *http.Request) {
 	}
 	data.Funnel = funnelSVG(data.Stages)
 	u.render(w, r, http.StatusOK, "lifecycle", page{Title: "Lifecycle", Nav: "lifecycle", Data: data})
+	return nil
 }
 
 type cohortRow struct {
@@ -737,18 +738,14 @@ type cohortData struct {
 	Mix     *report.Table
 }
 
-func (u *UI) cohort(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := u.ctx(r)
-	defer cancel()
+func (u *UI) cohort(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
 	wh, d, schema, err := u.warehouse(ctx)
 	if err != nil {
-		u.failReport(w, r, "cohort", err)
-		return
+		return err
 	}
 	tables, err := report.Cohort(ctx, wh, d, schema)
 	if err != nil {
-		u.failReport(w, r, "cohort", err)
-		return
+		return err
 	}
 	tri := tables[0]
 	data := cohortData{Mix: tables[1]}
@@ -777,6 +774,7 @@ func (u *UI) cohort(w http.ResponseWriter, r *http.Request) {
 		data.Rows = append(data.Rows, cr)
 	}
 	u.render(w, r, http.StatusOK, "cohort", page{Title: "Cohort retention", Nav: "cohort", Data: data})
+	return nil
 }
 
 type attributionData struct {
@@ -787,18 +785,14 @@ type attributionData struct {
 	MaxShare float64
 }
 
-func (u *UI) attribution(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := u.ctx(r)
-	defer cancel()
+func (u *UI) attribution(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
 	wh, d, schema, err := u.warehouse(ctx)
 	if err != nil {
-		u.failReport(w, r, "attribution", err)
-		return
+		return err
 	}
 	tables, err := report.Attribution(ctx, wh, d, schema)
 	if err != nil {
-		u.failReport(w, r, "attribution", err)
-		return
+		return err
 	}
 	shares := tables[0]
 	data := attributionData{Models: shares.Columns[1:], Shares: shares, Combos: tables[1]}
@@ -817,6 +811,7 @@ func (u *UI) attribution(w http.ResponseWriter, r *http.Request) {
 	}
 	data.Chart = groupedBarsSVG(channels, data.Models, byCh)
 	u.render(w, r, http.StatusOK, "attribution", page{Title: "Attribution", Nav: "attribution", Data: data})
+	return nil
 }
 
 type sortLink struct {
@@ -841,7 +836,7 @@ type segmentOption struct {
 
 var sortLabels = map[string]string{"lift": "Lift", "confidence": "Confidence", "support": "Support", "pair_count": "Baskets", "conviction": "Conviction"}
 
-func (u *UI) affinity(w http.ResponseWriter, r *http.Request) {
+func (u *UI) affinity(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	aq := report.AffinityQuery{Level: q.Get("level"), Sort: q.Get("sort"), Asc: q.Get("dir") == "asc", Limit: 100}
 	if aq.Level == "" {
@@ -852,7 +847,7 @@ func (u *UI) affinity(w http.ResponseWriter, r *http.Request) {
 	}
 	if !slices.Contains(report.AffinitySorts, aq.Sort) {
 		u.fail(w, r, http.StatusBadRequest, fmt.Sprintf("Cannot sort by %q: choose one of %s.", aq.Sort, strings.Join(report.AffinitySorts, ", ")))
-		return
+		return nil
 	}
 	seg := q.Get("segment")
 	if seg == "" {
@@ -861,19 +856,15 @@ func (u *UI) affinity(w http.ResponseWriter, r *http.Request) {
 	var ok bool
 	if aq.SegmentType, aq.SegmentValue, ok = strings.Cut(seg, ":"); !ok {
 		u.fail(w, r, http.StatusBadRequest, "segment must be TYPE:VALUE, e.g. loyalty:repeat or season:Q4.")
-		return
+		return nil
 	}
-	ctx, cancel := u.ctx(r)
-	defer cancel()
 	wh, d, schema, err := u.warehouse(ctx)
 	if err != nil {
-		u.failReport(w, r, "affinity", err)
-		return
+		return err
 	}
 	levels, segs, err := report.AffinityFacets(ctx, wh, d, schema)
 	if err != nil {
-		u.failReport(w, r, "affinity", err)
-		return
+		return err
 	}
 	data := affinityData{Query: aq, Segment: seg, Levels: levels}
 	for _, s := range segs {
@@ -893,28 +884,24 @@ func (u *UI) affinity(w http.ResponseWriter, r *http.Request) {
 			Href: "/reports/affinity?" + query("level", aq.Level, "segment", seg, "sort", c, "dir", dir)})
 	}
 	if data.Rules, err = report.AffinityRules(ctx, wh, d, schema, aq); err != nil {
-		u.failReport(w, r, "affinity", err)
-		return
+		return err
 	}
 	if data.Next, err = report.NextCategories(ctx, wh, d, schema, 25); err != nil {
-		u.failReport(w, r, "affinity", err)
-		return
+		return err
 	}
 	u.render(w, r, http.StatusOK, "affinity", page{Title: "Product affinity", Nav: "affinity", Data: data})
+	return nil
 }
 
-func (u *UI) clv(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := u.ctx(r)
-	defer cancel()
+func (u *UI) clv(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
 	wh, d, schema, err := u.warehouse(ctx)
 	if err != nil {
-		u.failReport(w, r, "clv", err)
-		return
+		return err
 	}
 	tables, err := report.CLV(ctx, wh, d, schema)
 	if err != nil {
-		u.failReport(w, r, "clv", err)
-		return
+		return err
 	}
 	u.render(w, r, http.StatusOK, "tables", page{Title: "Customer lifetime value", Nav: "clv", Data: tables})
+	return nil
 }
