@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,7 +67,7 @@ func (r *Runner) RunFunc(store state.Store, onSummary func(*Summary, error)) sch
 					StartedAt: s.Started,
 				}
 				if s.Sync != nil {
-					st.Detail = s.Sync.String()
+					st.Detail = strings.Join(slices.DeleteFunc([]string{s.Sync.String(), s.Note}, func(v string) bool { return v == "" }), "; ")
 				}
 				_ = store.AddStep(ctx, run.ID, st)
 			}

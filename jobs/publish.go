@@ -51,26 +51,38 @@ func (r *Runner) recordHistory(ctx context.Context, sum *Summary, seg config.Seg
 	start := time.Now()
 	st := Step{Kind: "segment", Name: seg.Name + " history"}
 	s, err := r.newSync(ctx, seg, "", runID, now)
+	var setup, history []string
 	if err == nil {
-		var stmts []string
-		if stmts, err = s.History(); err == nil {
-			st.SQL = strings.Join(stmts, ";\n\n")
-			err = r.execAll(ctx, s.Setup, s.History)
-		}
+		setup, err = s.Setup()
+	}
+	if err == nil {
+		history, err = s.History()
+	}
+	if err == nil {
+		st.SQL = strings.Join(history, ";\n\n")
+		err = r.execStatements(ctx, append(setup, history...))
 	}
 	return r.record(sum, st, start, err)
 }
 
+// execAll renders statements with each function and executes them in order.
 func (r *Runner) execAll(ctx context.Context, fns ...func() ([]string, error)) error {
 	for _, f := range fns {
 		stmts, err := f()
+		if err == nil {
+			err = r.execStatements(ctx, stmts)
+		}
 		if err != nil {
 			return err
 		}
-		for _, q := range stmts {
-			if _, err := r.Warehouse.Execute(ctx, q); err != nil {
-				return err
-			}
+	}
+	return nil
+}
+
+func (r *Runner) execStatements(ctx context.Context, stmts []string) error {
+	for _, q := range stmts {
+		if _, err := r.Warehouse.Execute(ctx, q); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -170,16 +182,38 @@ func (r *Runner) queryCount(ctx context.Context, q string, params ...any) (int64
 	return n, rdr.Err()
 }
 
+// countChanges reads (change, count) rows into c's adds and updates.
+func (r *Runner) countChanges(ctx context.Context, c *SyncCounts, q string, params ...any) error {
+	rdr, err := r.Warehouse.Query(ctx, q, params...)
+	if err != nil {
+		return err
+	}
+	defer rdr.Release()
+	for rdr.Next() {
+		rec := rdr.RecordBatch()
+		for i := 0; i < int(rec.NumRows()); i++ {
+			n, err := core.Int64At(rec.Column(1), i)
+			if err != nil {
+				return err
+			}
+			switch core.FormatValue(core.ValueAt(rec.Column(0), i)) {
+			case "add":
+				c.Adds = n
+			case "update":
+				c.Updates = n
+			}
+		}
+	}
+	return rdr.Err()
+}
+
 // countDiff reads the sizes of the materialised diff.
 func (r *Runner) countDiff(ctx context.Context, s *models.Sync, c *SyncCounts) error {
 	up, err := r.outTable(ctx, s.UpsertsTable())
 	if err != nil {
 		return err
 	}
-	if c.Adds, err = r.queryCount(ctx, "SELECT COUNT(*) FROM "+up+" WHERE change = 'add'"); err != nil {
-		return err
-	}
-	if c.Updates, err = r.queryCount(ctx, "SELECT COUNT(*) FROM "+up+" WHERE change = 'update'"); err != nil {
+	if err := r.countChanges(ctx, c, "SELECT change, COUNT(*) FROM "+up+" GROUP BY change"); err != nil {
 		return err
 	}
 	rm, err := r.outTable(ctx, s.RemovesTable())
@@ -416,27 +450,7 @@ func (r *Runner) countPlan(ctx context.Context, sp SegmentPlan, dest string, c *
 	if err != nil {
 		return err
 	}
-	rdr, err := r.Warehouse.Query(ctx, qs[0], sp.Statement.Params...)
-	if err != nil {
-		return err
-	}
-	defer rdr.Release()
-	for rdr.Next() {
-		rec := rdr.RecordBatch()
-		for i := 0; i < int(rec.NumRows()); i++ {
-			n, err := core.Int64At(rec.Column(1), i)
-			if err != nil {
-				return err
-			}
-			switch core.FormatValue(core.ValueAt(rec.Column(0), i)) {
-			case "add":
-				c.Adds = n
-			case "update":
-				c.Updates = n
-			}
-		}
-	}
-	if err := rdr.Err(); err != nil {
+	if err := r.countChanges(ctx, c, qs[0], sp.Statement.Params...); err != nil {
 		return err
 	}
 	if qs[1] != "" {

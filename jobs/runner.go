@@ -61,12 +61,6 @@ type Step struct {
 	Sync *SyncCounts `json:",omitempty"`
 }
 
-// String says what a publish sent and what became of it, in one line.
-func (c SyncCounts) String() string {
-	return fmt.Sprintf("+%d ~%d -%d held out %d; acknowledged %d, failed %d (dead letters %d)",
-		c.Adds, c.Updates, c.Removes, c.Holdout, c.Acknowledged, c.Failed, c.DeadLettered)
-}
-
 // SyncCounts describe one segment's publish to one destination: the diff
 // against what the destination last acknowledged, and what became of it.
 type SyncCounts struct {
@@ -81,6 +75,12 @@ type SyncCounts struct {
 	// they take under the destination's declared rate limit (0 = none).
 	Calls     int64         `json:",omitempty"`
 	Estimated time.Duration `json:",omitempty"`
+}
+
+// String says what a publish sent and what became of it, in one line.
+func (c SyncCounts) String() string {
+	return fmt.Sprintf("+%d ~%d -%d held out %d; acknowledged %d, failed %d (dead letters %d)",
+		c.Adds, c.Updates, c.Removes, c.Holdout, c.Acknowledged, c.Failed, c.DeadLettered)
 }
 
 // DataQuality is how many source rows one dirty-data rule applied to;
@@ -395,15 +395,7 @@ func (r *Runner) count(ctx context.Context, table string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	rdr, err := r.Warehouse.Query(ctx, "SELECT COUNT(*) FROM "+t)
-	if err != nil {
-		return 0, err
-	}
-	defer rdr.Release()
-	if !rdr.Next() {
-		return 0, fmt.Errorf("count rows of %s: no result: %v", table, rdr.Err())
-	}
-	return core.Int64At(rdr.RecordBatch().Column(0), 0)
+	return r.queryCount(ctx, "SELECT COUNT(*) FROM "+t)
 }
 
 // openDestination opens and configures a destination; the caller closes it.

@@ -182,6 +182,9 @@ func printSummary(w io.Writer, sum *jobs.Summary) {
 		if s.Sync != nil {
 			result = s.Sync.String() + "; " + result
 		}
+		if s.Note != "" {
+			result += "; " + s.Note
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", s.Kind, s.Name, s.Rows, s.Duration.Round(time.Millisecond), result)
 	}
 	tw.Flush()
